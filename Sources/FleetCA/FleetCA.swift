@@ -1,0 +1,1 @@
+// The FleetCA module; see DESIGN.md for its place in the layers.

@@ -1,0 +1,8 @@
+import ArgumentParsing
+
+/// The list of `fleet-agent`'s commands; each adds its entry here.
+enum AgentCommands {
+    static var all: [Command] {
+        []
+    }
+}
