@@ -29,11 +29,12 @@ let package = Package(
         .target(name: "AccessPolicy", dependencies: ["CYAML"]),
         .target(name: "Provisioning", dependencies: ["FleetCA", "AccessPolicy", "PKI", "Store", "MQTT"]),
         .target(name: "TelemetryAgent", dependencies: ["PKI", "Store", "MQTT"]),
+        .target(name: "TelemetryIngest", dependencies: ["Store", "MQTT"]),
 
         // Executables.
         .executableTarget(
             name: "fleetctl",
-            dependencies: ["ArgumentParsing", "FleetCA", "AccessPolicy", "Provisioning", "PKI", "Store", "MQTT"]
+            dependencies: ["ArgumentParsing", "FleetCA", "AccessPolicy", "Provisioning", "TelemetryIngest", "PKI", "Store", "MQTT"]
         ),
         .executableTarget(name: "fleet-agent", dependencies: ["ArgumentParsing", "TelemetryAgent", "PKI", "MQTT"]),
 
@@ -49,7 +50,10 @@ let package = Package(
             name: "ProvisioningTests",
             dependencies: ["Provisioning", "FleetCA", "AccessPolicy", "PKI", "MQTT", "TestSupport"]
         ),
-        .testTarget(name: "TelemetryAgentTests", dependencies: ["TelemetryAgent", "PKI", "MQTT", "Store", "TestSupport"]),
+        .testTarget(
+            name: "TelemetryAgentTests",
+            dependencies: ["TelemetryAgent", "TelemetryIngest", "PKI", "MQTT", "Store", "TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

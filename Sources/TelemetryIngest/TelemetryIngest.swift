@@ -1,0 +1,1 @@
+// The TelemetryIngest module: the reference consumer that proves delivery.
