@@ -33,3 +33,17 @@ STACK_OF(X509) *fleet_sk_X509_new_null(void) { return sk_X509_new_null(); }
 int fleet_sk_X509_push(STACK_OF(X509) *stack, X509 *certificate) { return sk_X509_push(stack, certificate); }
 
 void fleet_sk_X509_free(STACK_OF(X509) *stack) { sk_X509_free(stack); }
+
+int fleet_sk_X509_REVOKED_num(const STACK_OF(X509_REVOKED) *stack) { return sk_X509_REVOKED_num(stack); }
+
+X509_REVOKED *fleet_sk_X509_REVOKED_value(const STACK_OF(X509_REVOKED) *stack, int index) {
+    return sk_X509_REVOKED_value(stack, index);
+}
+
+STACK_OF(X509_CRL) *fleet_sk_X509_CRL_new_null(void) { return sk_X509_CRL_new_null(); }
+
+int fleet_sk_X509_CRL_push(STACK_OF(X509_CRL) *stack, X509_CRL *crl) { return sk_X509_CRL_push(stack, crl); }
+
+void fleet_sk_X509_CRL_free(STACK_OF(X509_CRL) *stack) { sk_X509_CRL_free(stack); }
+
+unsigned long fleet_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }

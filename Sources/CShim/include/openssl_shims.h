@@ -26,4 +26,14 @@ STACK_OF(X509) *fleet_sk_X509_new_null(void);
 int fleet_sk_X509_push(STACK_OF(X509) *stack, X509 *certificate);
 void fleet_sk_X509_free(STACK_OF(X509) *stack);
 
+int fleet_sk_X509_REVOKED_num(const STACK_OF(X509_REVOKED) *stack);
+X509_REVOKED *fleet_sk_X509_REVOKED_value(const STACK_OF(X509_REVOKED) *stack, int index);
+
+STACK_OF(X509_CRL) *fleet_sk_X509_CRL_new_null(void);
+int fleet_sk_X509_CRL_push(STACK_OF(X509_CRL) *stack, X509_CRL *crl);
+void fleet_sk_X509_CRL_free(STACK_OF(X509_CRL) *stack);
+
+/// XN_FLAG_RFC2253 is a composite macro that does not import.
+unsigned long fleet_XN_FLAG_RFC2253(void);
+
 #endif
