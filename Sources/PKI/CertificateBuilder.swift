@@ -95,7 +95,7 @@ public enum CertificateBuilder {
         }
         // The subject key identifier must exist before the authority key identifier is derived.
         extensions.append((NID_subject_key_identifier, "hash"))
-        extensions.append((NID_authority_key_identifier, template.profile == .rootAuthority ? "keyid" : "keyid:always"))
+        extensions.append((NID_authority_key_identifier, "keyid:always"))
         let alternativeNames = template.uris.map { "URI:\($0)" } + template.dnsNames.map { "DNS:\($0)" }
             + template.ipAddresses.map { "IP:\($0)" }
         if !alternativeNames.isEmpty {
