@@ -10,8 +10,20 @@ import Foundation
 /// An X.509 certificate. Owns one `X509*` and frees it in `deinit`.
 public final class Certificate: @unchecked Sendable {  // the X509 is never mutated after init
     let handle: OpaquePointer
+    /// The subject key of a certificate built here, whose X509 carries only the encoded key (see
+    /// `fleet_X509_copy_request_pubkey`); nil for certificates read from PEM or DER.
+    private let builtSubjectKey: PublicKey?
 
-    init(owning handle: OpaquePointer) { self.handle = handle }
+    init(owning handle: OpaquePointer, subjectKey: PublicKey? = nil) {
+        self.handle = handle
+        self.builtSubjectKey = subjectKey
+    }
+
+    /// The subject's EVP_PKEY, decoded by OpenSSL or remembered from building.
+    var subjectKeyHandle: OpaquePointer? {
+        if let builtSubjectKey { return builtSubjectKey.handle }
+        return X509_get0_pubkey(handle)
+    }
 
     deinit { X509_free(handle) }
 
@@ -108,7 +120,7 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
     /// The subject public key.
     public var publicKey: PublicKey {
         get throws(PKIError) {
-            guard let key = X509_get0_pubkey(handle) else { throw PKIError.openSSL("the certificate has no readable public key") }
+            guard let key = subjectKeyHandle else { throw PKIError.openSSL("the certificate has no readable public key") }
             return PublicKey(retaining: key)
         }
     }
@@ -125,7 +137,7 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
     /// True when `issuer`'s name and key identifiers match this certificate's issuer fields and
     /// `issuer`'s key verifies this certificate's signature.
     public func isIssued(by issuer: Certificate) -> Bool {
-        guard X509_check_issued(issuer.handle, handle) == X509_V_OK, let key = X509_get0_pubkey(issuer.handle) else {
+        guard X509_check_issued(issuer.handle, handle) == X509_V_OK, let key = issuer.subjectKeyHandle else {
             ERR_clear_error()
             return false
         }
@@ -141,7 +153,7 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
             uris: subjectAlternativeURIs, dnsNames: subjectAlternativeDNSNames,
             ipAddresses: subjectAlternativeIPAddresses, fingerprintSHA256: fingerprintSHA256,
             isCertificateAuthority: isCertificateAuthority,
-            keyType: X509_get0_pubkey(handle).map(PrivateKey.describe) ?? "unknown"
+            keyType: subjectKeyHandle.map(PrivateKey.describe) ?? "unknown"
         )
     }
 

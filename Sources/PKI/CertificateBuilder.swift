@@ -28,7 +28,7 @@ public enum CertificateBuilder {
         try validateNames(template)
         guard template.validitySeconds > 0 else { throw PKIError("a certificate's validity must be positive") }
         guard let handle = X509_new() else { throw PKIError.openSSL("cannot allocate a certificate") }
-        let certificate = Certificate(owning: handle)
+        let certificate = Certificate(owning: handle, subjectKey: subjectKey)
 
         let serialInteger = try serial.makeASN1Integer()
         defer { ASN1_INTEGER_free(serialInteger) }
@@ -36,9 +36,17 @@ public enum CertificateBuilder {
         defer { X509_NAME_free(subjectName) }
         guard X509_set_version(handle, 2) == 1, X509_set_serialNumber(handle, serialInteger) == 1,
               X509_set_subject_name(handle, subjectName) == 1,
-              X509_set_issuer_name(handle, issuer.map { X509_get_subject_name($0.handle) } ?? subjectName) == 1,
-              X509_set_pubkey(handle, subjectKey.handle) == 1
+              X509_set_issuer_name(handle, issuer.map { X509_get_subject_name($0.handle) } ?? subjectName) == 1
         else { throw PKIError.openSSL("cannot fill the certificate") }
+        // From a request, copy its encoded key: X509_set_pubkey's encode-and-decode round trip is the
+        // most expensive step of issuance in OpenSSL 3.0.
+        if let request = subjectKey.request {
+            guard fleet_X509_copy_request_pubkey(handle, request.handle) == 1 else {
+                throw PKIError.openSSL("cannot copy the request's public key")
+            }
+        } else {
+            guard X509_set_pubkey(handle, subjectKey.handle) == 1 else { throw PKIError.openSSL("cannot set the public key") }
+        }
 
         var notBefore = now.addingTimeInterval(-TimeInterval(backdateSeconds))
         var notAfter = now.addingTimeInterval(TimeInterval(template.validitySeconds))
@@ -50,7 +58,7 @@ public enum CertificateBuilder {
             }
         }
         try setValidity(handle, notBefore: notBefore, notAfter: notAfter)
-        try addExtensions(template, to: handle, issuer: issuer?.handle ?? handle, issuerKey: issuerKey)
+        try addExtensions(template, to: handle, issuer: issuer?.handle ?? handle, issuerKey: issuerKey, subjectKey: subjectKey)
 
         guard X509_sign(handle, issuerKey.handle, issuerKey.signingDigest) > 0 else {
             throw PKIError.openSSL("cannot sign the certificate for '\(template.commonName)'")
@@ -69,12 +77,13 @@ public enum CertificateBuilder {
     }
 
     private static func addExtensions(
-        _ template: CertificateTemplate, to handle: OpaquePointer, issuer: OpaquePointer, issuerKey: PrivateKey
+        _ template: CertificateTemplate, to handle: OpaquePointer, issuer: OpaquePointer, issuerKey: PrivateKey,
+        subjectKey: PublicKey
     ) throws(PKIError) {
         var context = X509V3_CTX()
         X509V3_set_ctx(&context, issuer, handle, nil, nil, 0)
         _ = X509V3_set_issuer_pkey(&context, issuerKey.handle)
-        let isRSA = EVP_PKEY_get_base_id(X509_get0_pubkey(handle)) == EVP_PKEY_RSA
+        let isRSA = EVP_PKEY_get_base_id(subjectKey.handle) == EVP_PKEY_RSA
 
         var extensions: [(Int32, String)] = []
         switch template.profile {

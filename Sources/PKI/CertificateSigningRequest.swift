@@ -86,7 +86,7 @@ public final class CertificateSigningRequest: @unchecked Sendable {  // the X509
             guard let key = X509_REQ_get0_pubkey(handle) else {
                 throw PKIError.openSSL("the certificate signing request has no readable public key")
             }
-            return PublicKey(retaining: key)
+            return PublicKey(retaining: key, request: self)
         }
     }
 

@@ -96,7 +96,7 @@ public final class PrivateKey: @unchecked Sendable {  // the EVP_PKEY is never m
 
     /// True when this key's public half is the public key in `certificate`.
     public func matches(_ certificate: Certificate) -> Bool {
-        guard let other = X509_get0_pubkey(certificate.handle) else { return false }
+        guard let other = certificate.subjectKeyHandle else { return false }
         return EVP_PKEY_eq(handle, other) == 1
     }
 

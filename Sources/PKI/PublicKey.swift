@@ -4,11 +4,14 @@ import COpenSSL
 /// `EVP_PKEY*` (taken with `EVP_PKEY_up_ref`) and drops it in `deinit`.
 public final class PublicKey: @unchecked Sendable {  // the EVP_PKEY is never mutated after init
     let handle: OpaquePointer
+    /// The request this key was read from, kept so a certificate can copy its encoded SubjectPublicKeyInfo.
+    let request: CertificateSigningRequest?
 
     /// Takes a new reference to `handle`.
-    init(retaining handle: OpaquePointer) {
+    init(retaining handle: OpaquePointer, request: CertificateSigningRequest? = nil) {
         EVP_PKEY_up_ref(handle)
         self.handle = handle
+        self.request = request
     }
 
     deinit { EVP_PKEY_free(handle) }

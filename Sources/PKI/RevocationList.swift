@@ -154,7 +154,7 @@ public final class RevocationList: @unchecked Sendable {  // the X509_CRL is nev
     /// True when `issuer`'s key verifies this CRL's signature.
     public func isSigned(by issuer: Certificate) -> Bool {
         defer { ERR_clear_error() }
-        guard let key = X509_get0_pubkey(issuer.handle) else { return false }
+        guard let key = issuer.subjectKeyHandle else { return false }
         return X509_CRL_verify(handle, key) == 1
     }
 }
