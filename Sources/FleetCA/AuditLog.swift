@@ -33,19 +33,23 @@ struct AuditLog {
         let sequence = head.sequence + 1
         let at = Int64(date.timeIntervalSince1970)
         let detailText = AuditLog.encode(details)
-        let hash = AuditLog.hash(sequence: sequence, at: at, actor: actor, action: action, subject: subject,
-                                 details: detailText, previousHash: head.hash)
+        let hash = AuditLog.hash(
+            sequence: sequence, at: at, actor: actor, action: action, subject: subject,
+            details: detailText, previousHash: head.hash)
         try database.run(
             "INSERT INTO audit(seq, at, actor, action, subject, details, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?)",
-            [.integer(sequence), .integer(at), .text(actor), .text(action), .text(subject), .text(detailText),
-             .text(head.hash), .text(hash)])
+            [
+                .integer(sequence), .integer(at), .text(actor), .text(action), .text(subject), .text(detailText),
+                .text(head.hash), .text(hash),
+            ])
         head = Head(sequence: sequence, hash: hash)
     }
 
     /// Records the head in `meta` after the last append of a transaction.
     func storeHead(_ head: Head) throws {
-        try database.run("INSERT INTO meta(key, value) VALUES('audit_head', ?) "
-            + "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [.text("\(head.sequence):\(head.hash)")])
+        try database.run(
+            "INSERT INTO meta(key, value) VALUES('audit_head', ?) "
+                + "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [.text("\(head.sequence):\(head.hash)")])
     }
 
     /// Appends one record in its own position and stores the head; call inside a transaction.
@@ -59,7 +63,8 @@ struct AuditLog {
     func verify() throws -> [String] {
         var problems: [String] = []
         var expected = Head(sequence: 0, hash: AuditLog.genesisHash)
-        let rows = try database.query("SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit ORDER BY seq")
+        let rows = try database.query(
+            "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit ORDER BY seq")
         for row in rows {
             let sequence = row["seq"].int64 ?? -1
             if sequence != expected.sequence + 1 {
@@ -67,23 +72,26 @@ struct AuditLog {
             }
             let previous = row["prev_hash"].string ?? ""
             if previous != expected.hash {
-                problems.append("audit record \(sequence) does not follow the record before it (its previous-hash differs)")
+                problems.append(
+                    "audit record \(sequence) does not follow the record before it (its previous-hash differs)")
             }
             let recomputed = AuditLog.hash(
                 sequence: sequence, at: row["at"].int64 ?? 0, actor: row["actor"].string ?? "",
                 action: row["action"].string ?? "", subject: row["subject"].string ?? "",
                 details: row["details"].string ?? "", previousHash: previous)
             if recomputed != row["hash"].string {
-                problems.append("audit record \(sequence) (\(row["action"].string ?? "?") \(row["subject"].string ?? "?")) "
-                    + "was altered: its contents no longer match its hash")
+                problems.append(
+                    "audit record \(sequence) (\(row["action"].string ?? "?") \(row["subject"].string ?? "?")) "
+                        + "was altered: its contents no longer match its hash")
             }
             expected = Head(sequence: sequence, hash: row["hash"].string ?? "")
         }
         let stored = try database.queryOne("SELECT value FROM meta WHERE key = 'audit_head'")?["value"].string
         let actual = "\(expected.sequence):\(expected.hash)"
         if let stored, stored != actual {
-            problems.append("the audit log ends at record \(expected.sequence) but its recorded head is \(stored.prefix(24))...; "
-                + "records were removed or replaced")
+            problems.append(
+                "the audit log ends at record \(expected.sequence) but its recorded head is \(stored.prefix(24))...; "
+                    + "records were removed or replaced")
         } else if stored == nil && expected.sequence > 0 {
             problems.append("the audit log's recorded head is missing")
         }

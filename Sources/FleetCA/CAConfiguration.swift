@@ -59,15 +59,20 @@ public struct CAConfiguration: Codable, Sendable, Equatable {
         let values = try decoder.container(keyedBy: CodingKeys.self)
         name = try values.decodeIfPresent(String.self, forKey: .name) ?? defaults.name
         keyType = try values.decodeIfPresent(String.self, forKey: .keyType) ?? defaults.keyType
-        rootValiditySeconds = try values.decodeIfPresent(Int64.self, forKey: .rootValiditySeconds)
+        rootValiditySeconds =
+            try values.decodeIfPresent(Int64.self, forKey: .rootValiditySeconds)
             ?? defaults.rootValiditySeconds
-        issuingValiditySeconds = try values.decodeIfPresent(Int64.self, forKey: .issuingValiditySeconds)
+        issuingValiditySeconds =
+            try values.decodeIfPresent(Int64.self, forKey: .issuingValiditySeconds)
             ?? defaults.issuingValiditySeconds
-        deviceValiditySeconds = try values.decodeIfPresent(Int64.self, forKey: .deviceValiditySeconds)
+        deviceValiditySeconds =
+            try values.decodeIfPresent(Int64.self, forKey: .deviceValiditySeconds)
             ?? defaults.deviceValiditySeconds
-        serviceValiditySeconds = try values.decodeIfPresent(Int64.self, forKey: .serviceValiditySeconds)
+        serviceValiditySeconds =
+            try values.decodeIfPresent(Int64.self, forKey: .serviceValiditySeconds)
             ?? defaults.serviceValiditySeconds
-        crlLifetimeSeconds = try values.decodeIfPresent(Int64.self, forKey: .crlLifetimeSeconds)
+        crlLifetimeSeconds =
+            try values.decodeIfPresent(Int64.self, forKey: .crlLifetimeSeconds)
             ?? defaults.crlLifetimeSeconds
         encryptedKeys = try values.decodeIfPresent(Bool.self, forKey: .encryptedKeys) ?? false
         broker = try values.decodeIfPresent(Broker.self, forKey: .broker) ?? defaults.broker

@@ -12,9 +12,11 @@ public struct CAInitOptions: Sendable {
     public var passphrase: String?
     public var configuration: CAConfiguration
 
-    public init(name: String = "Fleet", keyType: KeyType = .p256, rootValiditySeconds: Int64 = 10 * 31_536_000,
-                issuingValiditySeconds: Int64 = 5 * 31_536_000, passphrase: String? = nil,
-                configuration: CAConfiguration = CAConfiguration()) {
+    public init(
+        name: String = "Fleet", keyType: KeyType = .p256, rootValiditySeconds: Int64 = 10 * 31_536_000,
+        issuingValiditySeconds: Int64 = 5 * 31_536_000, passphrase: String? = nil,
+        configuration: CAConfiguration = CAConfiguration()
+    ) {
         self.name = name
         self.keyType = keyType
         self.rootValiditySeconds = rootValiditySeconds
@@ -34,26 +36,30 @@ extension CertificateAuthority {
             throw FleetCAError.invalid("the CA name '\(options.name)' must be 1 to 48 bytes on one line")
         }
         guard options.issuingValiditySeconds <= options.rootValiditySeconds else {
-            throw FleetCAError.invalid("the issuing CA validity (\(options.issuingValiditySeconds)s) exceeds the root's "
-                + "(\(options.rootValiditySeconds)s)")
+            throw FleetCAError.invalid(
+                "the issuing CA validity (\(options.issuingValiditySeconds)s) exceeds the root's "
+                    + "(\(options.rootValiditySeconds)s)")
         }
         if let passphrase = options.passphrase, passphrase.count < 8 {
             throw FleetCAError.invalid("the passphrase is \(passphrase.count) characters; use at least 8")
         }
         for path in [home.configurationPath, home.inventoryPath, home.rootFolder, home.issuingFolder, home.crlPath]
         where FileManager.default.fileExists(atPath: path) {
-            throw FleetCAError(.alreadyExists, "a CA already exists in '\(home.path)' ('\(path)' is there); refusing to touch it")
+            throw FleetCAError(
+                .alreadyExists, "a CA already exists in '\(home.path)' ('\(path)' is there); refusing to touch it")
         }
 
         let rootKey = try PrivateKey.generate(options.keyType)
         let root = try CertificateBuilder.issue(
-            CertificateTemplate(commonName: "\(name) Root CA", organization: name, profile: .rootAuthority,
-                                validitySeconds: options.rootValiditySeconds),
+            CertificateTemplate(
+                commonName: "\(name) Root CA", organization: name, profile: .rootAuthority,
+                validitySeconds: options.rootValiditySeconds),
             subjectKey: rootKey.publicKey, issuer: nil, issuerKey: rootKey, serial: .random(), now: now)
         let issuingKey = try PrivateKey.generate(options.keyType)
         let issuing = try CertificateBuilder.issue(
-            CertificateTemplate(commonName: "\(name) Issuing CA", organization: name, profile: .issuingAuthority,
-                                validitySeconds: options.issuingValiditySeconds),
+            CertificateTemplate(
+                commonName: "\(name) Issuing CA", organization: name, profile: .issuingAuthority,
+                validitySeconds: options.issuingValiditySeconds),
             subjectKey: issuingKey.publicKey, issuer: root, issuerKey: rootKey, serial: .random(), now: now)
 
         try SecureFile.makeFolder(home.path, mode: 0o700)
@@ -76,13 +82,16 @@ extension CertificateAuthority {
 
         let database = try Database(path: home.inventoryPath)
         try database.migrate(InventorySchema.migrations)
-        let authority = CertificateAuthority(home: home, configuration: configuration, root: root, issuing: issuing,
-                                             database: database, passphrase: options.passphrase, issuingKey: issuingKey)
+        let authority = CertificateAuthority(
+            home: home, configuration: configuration, root: root, issuing: issuing,
+            database: database, passphrase: options.passphrase, issuingKey: issuingKey)
         try database.transaction {
-            try authority.audit.record(action: "ca.init", subject: name, details: [
-                "keyType": options.keyType.name, "root": try root.serialNumber.hex,
-                "issuing": try issuing.serialNumber.hex, "encryptedKeys": String(options.passphrase != nil),
-            ], at: now)
+            try authority.audit.record(
+                action: "ca.init", subject: name,
+                details: [
+                    "keyType": options.keyType.name, "root": try root.serialNumber.hex,
+                    "issuing": try issuing.serialNumber.hex, "encryptedKeys": String(options.passphrase != nil),
+                ], at: now)
             _ = try authority.signCRL(now: now)
         }
         return authority

@@ -13,8 +13,10 @@ public struct CertificateFilter: Sendable {
     /// Only this kind of subject; nil means all.
     public var kind: SubjectKind?
 
-    public init(state: CertificateState? = nil, group: String? = nil, expiringWithinSeconds: Int64? = nil,
-                kind: SubjectKind? = nil) {
+    public init(
+        state: CertificateState? = nil, group: String? = nil, expiringWithinSeconds: Int64? = nil,
+        kind: SubjectKind? = nil
+    ) {
         self.state = state
         self.group = group
         self.expiringWithinSeconds = expiringWithinSeconds
@@ -35,8 +37,9 @@ extension CertificateAuthority {
     public func devices(group: String? = nil, now: Date = Date()) throws -> [DeviceRecord] {
         let rows: [Row]
         if let group {
-            rows = try database.query("SELECT d.id, d.created_at FROM devices d JOIN device_groups g ON g.device_id = d.id "
-                + "WHERE g.name = ? ORDER BY d.id", [.text(group)])
+            rows = try database.query(
+                "SELECT d.id, d.created_at FROM devices d JOIN device_groups g ON g.device_id = d.id "
+                    + "WHERE g.name = ? ORDER BY d.id", [.text(group)])
         } else {
             rows = try database.query("SELECT id, created_at FROM devices ORDER BY id")
         }
@@ -45,12 +48,14 @@ extension CertificateAuthority {
 
     /// One service identity, or nil.
     public func service(name: String, now: Date = Date()) throws -> ServiceRecord? {
-        guard let row = try database.queryOne("SELECT name, created_at FROM services WHERE name = ?", [.text(name)]) else {
+        guard let row = try database.queryOne("SELECT name, created_at FROM services WHERE name = ?", [.text(name)])
+        else {
             return nil
         }
         let certificates = try certificates(kind: .service, subject: name, now: now)
-        return ServiceRecord(name: name, createdAt: date(row["created_at"]), state: certificates.first?.state,
-                             certificates: certificates)
+        return ServiceRecord(
+            name: name, createdAt: date(row["created_at"]), state: certificates.first?.state,
+            certificates: certificates)
     }
 
     /// Every service identity, sorted by name.
@@ -94,10 +99,11 @@ extension CertificateAuthority {
     public func auditRecords(since: Date? = nil) throws -> [AuditRecord] {
         let start = Int64((since ?? .distantPast).timeIntervalSince1970)
         return try database.query("SELECT * FROM audit WHERE at >= ? ORDER BY seq", [.integer(start)]).map { row in
-            AuditRecord(sequence: row["seq"].int64 ?? 0, at: date(row["at"]), actor: row["actor"].string ?? "",
-                        action: row["action"].string ?? "", subject: row["subject"].string ?? "",
-                        details: row["details"].string ?? "", previousHash: row["prev_hash"].string ?? "",
-                        hash: row["hash"].string ?? "")
+            AuditRecord(
+                sequence: row["seq"].int64 ?? 0, at: date(row["at"]), actor: row["actor"].string ?? "",
+                action: row["action"].string ?? "", subject: row["subject"].string ?? "",
+                details: row["details"].string ?? "", previousHash: row["prev_hash"].string ?? "",
+                hash: row["hash"].string ?? "")
         }
     }
 
@@ -114,17 +120,21 @@ extension CertificateAuthority {
         let groups = try database.query("SELECT name FROM device_groups WHERE device_id = ? ORDER BY name", [.text(id)])
             .compactMap { $0["name"].string }
         var attributes: [String: String] = [:]
-        for attribute in try database.query("SELECT key, value FROM device_attributes WHERE device_id = ?", [.text(id)]) {
+        for attribute in try database.query("SELECT key, value FROM device_attributes WHERE device_id = ?", [.text(id)])
+        {
             attributes[attribute["key"].string ?? ""] = attribute["value"].string ?? ""
         }
         let certificates = try certificates(kind: .device, subject: id, now: now)
-        return DeviceRecord(id: id, groups: groups, attributes: attributes, createdAt: date(row["created_at"]),
-                            state: certificates.first?.state, certificates: certificates)
+        return DeviceRecord(
+            id: id, groups: groups, attributes: attributes, createdAt: date(row["created_at"]),
+            state: certificates.first?.state, certificates: certificates)
     }
 
     private func certificates(kind: SubjectKind, subject: String, now: Date) throws -> [CertificateRecord] {
-        try database.query("SELECT * FROM certificates WHERE subject_kind = ? AND subject = ? ORDER BY issued_at DESC, rowid DESC",
-                           [.text(kind.rawValue), .text(subject)]).map { makeCertificate($0, now: now) }
+        try database.query(
+            "SELECT * FROM certificates WHERE subject_kind = ? AND subject = ? ORDER BY issued_at DESC, rowid DESC",
+            [.text(kind.rawValue), .text(subject)]
+        ).map { makeCertificate($0, now: now) }
     }
 
     private func makeCertificate(_ row: Row, now: Date) -> CertificateRecord {
@@ -132,7 +142,8 @@ extension CertificateAuthority {
         var state = CertificateState(rawValue: row["state"].string ?? "") ?? .active
         if (state == .active || state == .superseded) && notAfter <= now { state = .expired }
         return CertificateRecord(
-            serial: row["serial"].string ?? "", subjectKind: SubjectKind(rawValue: row["subject_kind"].string ?? "") ?? .device,
+            serial: row["serial"].string ?? "",
+            subjectKind: SubjectKind(rawValue: row["subject_kind"].string ?? "") ?? .device,
             subject: row["subject"].string ?? "", state: state, notBefore: date(row["not_before"]), notAfter: notAfter,
             issuedAt: date(row["issued_at"]), fingerprintSHA256: row["fingerprint"].string ?? "",
             keyType: row["key_type"].string ?? "", keyGeneratedByCA: row["key_generated"].int64 == 1,

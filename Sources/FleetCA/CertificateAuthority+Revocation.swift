@@ -6,7 +6,9 @@ extension CertificateAuthority {
     /// Revokes every unexpired active or superseded certificate of a device (or, when no device has
     /// that id, of the service of that name), records the reason, and re-signs the CRL.
     @discardableResult
-    public func revoke(id: String, reason: RevocationReason = .unspecified, now: Date = Date()) throws -> [CertificateRecord] {
+    public func revoke(id: String, reason: RevocationReason = .unspecified, now: Date = Date()) throws
+        -> [CertificateRecord]
+    {
         try IdentityName.validate(id)
         return try database.transaction {
             try markExpired(now: now)
@@ -19,7 +21,8 @@ extension CertificateAuthority {
                 throw FleetCAError(.notFound, "no device or service '\(id)' in the inventory")
             }
             let rows = try database.query(
-                "SELECT serial FROM certificates WHERE subject_kind = ? AND subject = ? AND state IN ('active', 'superseded')",
+                "SELECT serial FROM certificates WHERE subject_kind = ? AND subject = ? "
+                    + "AND state IN ('active', 'superseded')",
                 [.text(kind.rawValue), .text(id)])
             guard !rows.isEmpty else {
                 throw FleetCAError(.notFound, "\(kind.rawValue) '\(id)' has no certificate left to revoke")
@@ -42,12 +45,15 @@ extension CertificateAuthority {
     {
         try database.transaction {
             try markExpired(now: now)
-            guard let row = try database.queryOne("SELECT state FROM certificates WHERE serial = ?", [.text(serial.hex)]) else {
+            guard
+                let row = try database.queryOne("SELECT state FROM certificates WHERE serial = ?", [.text(serial.hex)])
+            else {
                 throw FleetCAError(.notFound, "no certificate with serial \(serial.hex) was issued by this CA")
             }
             let state = row["state"].string ?? ""
             guard state == "active" || state == "superseded" else {
-                throw FleetCAError.invalid("the certificate with serial \(serial.hex) is \(state); there is nothing to revoke")
+                throw FleetCAError.invalid(
+                    "the certificate with serial \(serial.hex) is \(state); there is nothing to revoke")
             }
             var head = try audit.head()
             let record = try markRevoked(serial: serial.hex, reason: reason, now: now, head: &head)
@@ -66,11 +72,12 @@ extension CertificateAuthority {
         let serial: SerialNumber
         do { serial = try certificate.serialNumber } catch { throw FleetCAError.invalid("\(error.message)") }
         guard certificate.isIssued(by: issuingCertificate) else {
-            throw FleetCAError.invalid("the certificate '\(certificate.subject)' (serial \(serial.hex)) was not issued by "
-                + "this CA's issuing certificate")
+            throw FleetCAError.invalid(
+                "the certificate '\(certificate.subject)' (serial \(serial.hex)) was not issued by "
+                    + "this CA's issuing certificate")
         }
         guard let stored = try self.certificate(serial: serial.hex),
-              stored.fingerprintSHA256 == certificate.fingerprintSHA256
+            stored.fingerprintSHA256 == certificate.fingerprintSHA256
         else {
             throw FleetCAError(.notFound, "the certificate with serial \(serial.hex) is not in this CA's inventory")
         }
@@ -79,8 +86,10 @@ extension CertificateAuthority {
 
     /// The serials (lowercase hex) of revoked certificates that have not expired yet: what the CRL lists.
     public func revokedSerials(now: Date = Date()) throws -> [String] {
-        try database.query("SELECT serial FROM certificates WHERE state = 'revoked' AND not_after > ? ORDER BY serial",
-                           [.integer(Int64(now.timeIntervalSince1970))]).compactMap { $0["serial"].string }
+        try database.query(
+            "SELECT serial FROM certificates WHERE state = 'revoked' AND not_after > ? ORDER BY serial",
+            [.integer(Int64(now.timeIntervalSince1970))]
+        ).compactMap { $0["serial"].string }
     }
 
     /// The current CRL, re-signed first when it is past half its lifetime (or missing); `crl.pem`
@@ -113,26 +122,32 @@ extension CertificateAuthority {
         var entries: [RevocationList.Entry] = []
         entries.reserveCapacity(rows.count)
         for row in rows {
-            entries.append(RevocationList.Entry(
-                serial: try SerialNumber(hex: row["serial"].string ?? ""),
-                revokedAt: Date(timeIntervalSince1970: TimeInterval(row["revoked_at"].int64 ?? 0)),
-                reason: RevocationReason(rawValue: row["revocation_reason"].string ?? "") ?? .unspecified))
+            entries.append(
+                RevocationList.Entry(
+                    serial: try SerialNumber(hex: row["serial"].string ?? ""),
+                    revokedAt: Date(timeIntervalSince1970: TimeInterval(row["revoked_at"].int64 ?? 0)),
+                    reason: RevocationReason(rawValue: row["revocation_reason"].string ?? "") ?? .unspecified))
         }
         let nextUpdate = now.addingTimeInterval(TimeInterval(configuration.crlLifetimeSeconds))
-        let list = try RevocationList.build(issuer: issuingCertificate, issuerKey: issuingKey(), number: number,
-                                            thisUpdate: now, nextUpdate: min(nextUpdate, issuingCertificate.notAfter),
-                                            entries: entries)
+        let list = try RevocationList.build(
+            issuer: issuingCertificate, issuerKey: issuingKey(), number: number,
+            thisUpdate: now, nextUpdate: min(nextUpdate, issuingCertificate.notAfter),
+            entries: entries)
         let pem = try list.pem
         try database.run(
             "INSERT INTO crl_state(id, number, this_update, next_update, pem) VALUES(1, ?, ?, ?, ?) "
                 + "ON CONFLICT(id) DO UPDATE SET number = excluded.number, this_update = excluded.this_update, "
                 + "next_update = excluded.next_update, pem = excluded.pem",
-            [.integer(number), .integer(Int64(now.timeIntervalSince1970)),
-             .integer(Int64(list.nextUpdate.timeIntervalSince1970)), .text(pem)])
-        try audit.record(action: "crl.sign", subject: "crl", details: [
-            "number": String(number), "entries": String(entries.count),
-            "nextUpdate": String(Int64(list.nextUpdate.timeIntervalSince1970)),
-        ], at: now)
+            [
+                .integer(number), .integer(Int64(now.timeIntervalSince1970)),
+                .integer(Int64(list.nextUpdate.timeIntervalSince1970)), .text(pem),
+            ])
+        try audit.record(
+            action: "crl.sign", subject: "crl",
+            details: [
+                "number": String(number), "entries": String(entries.count),
+                "nextUpdate": String(Int64(list.nextUpdate.timeIntervalSince1970)),
+            ], at: now)
         // Written while this transaction holds the write lock, so two processes never swap an older CRL in.
         try SecureFile.write(pem, to: home.crlPath, mode: 0o644)
         return list
@@ -148,8 +163,9 @@ extension CertificateAuthority {
         guard let row = try database.queryOne("SELECT this_update, next_update, pem FROM crl_state WHERE id = 1") else {
             return nil
         }
-        return StoredCRL(thisUpdate: row["this_update"].int64 ?? 0, nextUpdate: row["next_update"].int64 ?? 0,
-                         pem: row["pem"].string ?? "")
+        return StoredCRL(
+            thisUpdate: row["this_update"].int64 ?? 0, nextUpdate: row["next_update"].int64 ?? 0,
+            pem: row["pem"].string ?? "")
     }
 
     private func isDue(_ stored: StoredCRL, now: Date) -> Bool {
@@ -160,14 +176,17 @@ extension CertificateAuthority {
     private func markRevoked(serial: String, reason: RevocationReason, now: Date, head: inout AuditLog.Head) throws
         -> CertificateRecord
     {
-        try database.run("UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?",
-                         [.integer(Int64(now.timeIntervalSince1970)), .text(reason.rawValue), .text(serial)])
+        try database.run(
+            "UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?",
+            [.integer(Int64(now.timeIntervalSince1970)), .text(reason.rawValue), .text(serial)])
         guard let record = try certificate(serial: serial) else {
             throw FleetCAError(.notFound, "no certificate with serial \(serial)")
         }
-        try audit.append(action: "certificate.revoke", subject: record.subject, details: [
-            "serial": serial, "reason": reason.rawValue, "kind": record.subjectKind.rawValue,
-        ], at: now, head: &head)
+        try audit.append(
+            action: "certificate.revoke", subject: record.subject,
+            details: [
+                "serial": serial, "reason": reason.rawValue, "kind": record.subjectKind.rawValue,
+            ], at: now, head: &head)
         return record
     }
 }

@@ -3,7 +3,7 @@ import PKI
 import Store
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The fleet's certificate authority: a root, an issuing intermediate, and the inventory.
@@ -26,8 +26,10 @@ public final class CertificateAuthority {
     private let passphrase: String?
     private var loadedIssuingKey: PrivateKey?
 
-    init(home: CAHome, configuration: CAConfiguration, root: Certificate, issuing: Certificate,
-         database: Database, passphrase: String?, issuingKey: PrivateKey? = nil) {
+    init(
+        home: CAHome, configuration: CAConfiguration, root: Certificate, issuing: Certificate,
+        database: Database, passphrase: String?, issuingKey: PrivateKey? = nil
+    ) {
         self.home = home
         self.configuration = configuration
         self.rootCertificate = root
@@ -41,23 +43,28 @@ public final class CertificateAuthority {
     /// Opens the CA in `home`. `passphrase` is needed only to sign when the keys are stored encrypted.
     public static func open(home: CAHome, passphrase: String? = nil) throws -> CertificateAuthority {
         guard FileManager.default.fileExists(atPath: home.configurationPath) else {
-            throw FleetCAError(.home, "no CA in '\(home.path)' (no config.json); create one with 'fleetctl ca init --home \(home.path)'")
+            throw FleetCAError(
+                .home,
+                "no CA in '\(home.path)' (no config.json); create one with 'fleetctl ca init --home \(home.path)'")
         }
         let configuration: CAConfiguration
         do {
-            configuration = try JSONDecoder().decode(CAConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: home.configurationPath)))
+            configuration = try JSONDecoder().decode(
+                CAConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: home.configurationPath)))
         } catch {
             throw FleetCAError(.home, "cannot read the CA settings '\(home.configurationPath)': \(error)")
         }
         let root = try Certificate(pem: SecureFile.read(home.rootCertificatePath, what: "the root certificate"))
-        let issuing = try Certificate(pem: SecureFile.read(home.issuingCertificatePath, what: "the issuing CA certificate"))
+        let issuing = try Certificate(
+            pem: SecureFile.read(home.issuingCertificatePath, what: "the issuing CA certificate"))
         guard FileManager.default.fileExists(atPath: home.inventoryPath) else {
             throw FleetCAError(.home, "the inventory '\(home.inventoryPath)' is missing")
         }
         let database = try Database(path: home.inventoryPath)
         try database.migrate(InventorySchema.migrations)
-        return CertificateAuthority(home: home, configuration: configuration, root: root, issuing: issuing,
-                                    database: database, passphrase: passphrase)
+        return CertificateAuthority(
+            home: home, configuration: configuration, root: root, issuing: issuing,
+            database: database, passphrase: passphrase)
     }
 
     /// The issuing CA's private key, read (and decrypted) on first use.
@@ -65,11 +72,14 @@ public final class CertificateAuthority {
         if let loadedIssuingKey { return loadedIssuingKey }
         let pem = try SecureFile.read(home.issuingKeyPath, what: "the issuing CA key")
         if configuration.encryptedKeys && passphrase == nil {
-            throw FleetCAError(.invalidInput, "the CA keys in '\(home.path)' are encrypted; give the passphrase with --passphrase-file FILE")
+            throw FleetCAError(
+                .invalidInput,
+                "the CA keys in '\(home.path)' are encrypted; give the passphrase with --passphrase-file FILE")
         }
         let key = try PrivateKey(pem: pem, passphrase: configuration.encryptedKeys ? passphrase : nil)
         guard key.matches(issuingCertificate) else {
-            throw FleetCAError(.home, "the issuing key '\(home.issuingKeyPath)' does not belong to the issuing certificate")
+            throw FleetCAError(
+                .home, "the issuing key '\(home.issuingKeyPath)' does not belong to the issuing certificate")
         }
         loadedIssuingKey = key
         return key

@@ -9,8 +9,10 @@ public enum DeviceBundle {
     /// - Parameter replacing: false refuses a folder that already holds a `cert.pem` (another device's
     ///   bundle); rotation passes true. A `key.pem` left from before is removed when the new key is the
     ///   device's own, so a stale key never sits beside a new certificate.
-    public static func write(_ credential: IssuedCredential, deviceID: String, authority: CertificateAuthority,
-                             to folder: String, replacing: Bool) throws {
+    public static func write(
+        _ credential: IssuedCredential, deviceID: String, authority: CertificateAuthority,
+        to folder: String, replacing: Bool
+    ) throws {
         try check(folder: folder, replacing: replacing)
         try SecureFile.makeFolder(folder, mode: 0o700)
         if let key = credential.privateKey {
@@ -21,8 +23,9 @@ public enum DeviceBundle {
         try SecureFile.write(authority.rootPEM, to: folder + "/root.pem", mode: 0o644)
         let agentPath = folder + "/agent.json"
         if !FileManager.default.fileExists(atPath: agentPath) || replacing {
-            try SecureFile.write(agentConfiguration(deviceID: deviceID, broker: authority.configuration.broker),
-                                 to: agentPath, mode: 0o644)
+            try SecureFile.write(
+                agentConfiguration(deviceID: deviceID, broker: authority.configuration.broker),
+                to: agentPath, mode: 0o644)
         }
     }
 
@@ -32,14 +35,16 @@ public enum DeviceBundle {
         if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
             guard isFolder.boolValue else { throw FleetCAError.invalid("'\(folder)' exists and is not a folder") }
             if !replacing && FileManager.default.fileExists(atPath: folder + "/cert.pem") {
-                throw FleetCAError(.alreadyExists, "'\(folder)' already holds a bundle (cert.pem); choose another --out")
+                throw FleetCAError(
+                    .alreadyExists, "'\(folder)' already holds a bundle (cert.pem); choose another --out")
             }
         }
     }
 
     /// The agent configuration of BRIEF's shared conventions, paths relative to the bundle folder.
     public static func agentConfiguration(deviceID: String, broker: CAConfiguration.Broker) -> String {
-        let host = String(decoding: (try? JSONEncoder().encode(broker.host)) ?? Data("\"127.0.0.1\"".utf8), as: UTF8.self)
+        let host = String(
+            decoding: (try? JSONEncoder().encode(broker.host)) ?? Data("\"127.0.0.1\"".utf8), as: UTF8.self)
         return """
             {
               "device": "\(deviceID)",

@@ -12,8 +12,10 @@ public struct DeviceEnrollment: Sendable {
     /// Lifetime in seconds; nil means the CA's default for devices.
     public var validitySeconds: Int64?
 
-    public init(id: String, groups: [String] = [], attributes: [String: String] = [:],
-                request: CertificateSigningRequest? = nil, keyType: KeyType = .p256, validitySeconds: Int64? = nil) {
+    public init(
+        id: String, groups: [String] = [], attributes: [String: String] = [:],
+        request: CertificateSigningRequest? = nil, keyType: KeyType = .p256, validitySeconds: Int64? = nil
+    ) {
         self.id = id
         self.groups = groups
         self.attributes = attributes

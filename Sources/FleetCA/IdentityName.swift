@@ -12,11 +12,13 @@ public enum IdentityName {
         guard !name.isEmpty else { throw .invalid("the \(what) is empty; it needs 1 to 64 characters") }
         let quoted = quote(name)
         guard name.unicodeScalars.count <= maximumLength else {
-            throw .invalid("\(what) \(quoted) is \(name.unicodeScalars.count) characters long; the limit is \(maximumLength)")
+            throw .invalid(
+                "\(what) \(quoted) is \(name.unicodeScalars.count) characters long; the limit is \(maximumLength)")
         }
         for scalar in name.unicodeScalars where !isAllowed(scalar) {
-            throw .invalid("\(what) \(quoted) may not contain \(describe(scalar)); "
-                + "use only letters, digits, '.', '_' and '-'")
+            throw .invalid(
+                "\(what) \(quoted) may not contain \(describe(scalar)); "
+                    + "use only letters, digits, '.', '_' and '-'")
         }
         guard let first = name.unicodeScalars.first, isLetterOrDigit(first) else {
             throw .invalid("\(what) \(quoted) must start with a letter or digit")
@@ -44,7 +46,9 @@ public enum IdentityName {
         case " ": return "a space"
         case "\t", "\n", "\r": return "whitespace"
         default:
-            if scalar.value < 0x20 || scalar.value == 0x7f { return "the control character U+\(String(scalar.value, radix: 16))" }
+            if scalar.value < 0x20 || scalar.value == 0x7f {
+                return "the control character U+\(String(scalar.value, radix: 16))"
+            }
             return "'\(Character(scalar))'"
         }
     }

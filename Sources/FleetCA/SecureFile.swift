@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes files atomically (temporary file, fsync, rename) with their mode set from creation,
@@ -44,8 +44,9 @@ enum SecureFile {
             return
         }
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: Int(mode)])
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: Int(mode)])
         } catch {
             throw FleetCAError(.failure, "cannot create the folder '\(path)': \(error.localizedDescription)")
         }

@@ -5,7 +5,8 @@ import PKI
 /// here), `chain.pem` (issuing CA) and `root.pem`.
 public enum ServiceBundle {
     /// Writes the files for `credential` into `folder` (created 0700 if missing).
-    public static func write(_ credential: IssuedCredential, authority: CertificateAuthority, to folder: String) throws {
+    public static func write(_ credential: IssuedCredential, authority: CertificateAuthority, to folder: String) throws
+    {
         try SecureFile.makeFolder(folder, mode: 0o700)
         if let key = credential.privateKey {
             try SecureFile.write(key.pem(), to: folder + "/key.pem", mode: 0o600)

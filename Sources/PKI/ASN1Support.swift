@@ -1,14 +1,14 @@
-import CShim
 import COpenSSL
+import CShim
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Converts between `Date` and OpenSSL's ASN1_TIME and X509_NAME values.
@@ -57,7 +57,9 @@ enum ASN1Support {
         while true {
             index = X509_NAME_get_index_by_NID(name, NID_commonName, index)
             if index < 0 { break }
-            guard let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry) else { continue }
+            guard let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry) else {
+                continue
+            }
             result.append(string(data) ?? "")
         }
         return result

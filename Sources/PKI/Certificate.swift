@@ -1,10 +1,10 @@
-import CShim
 import COpenSSL
+import CShim
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// An X.509 certificate. Owns one `X509*` and frees it in `deinit`.
@@ -63,7 +63,9 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
     public var pem: String {
         get throws(PKIError) {
             let bio = try MemoryBIO()
-            guard PEM_write_bio_X509(bio.handle, handle) == 1 else { throw PKIError.openSSL("cannot write a certificate") }
+            guard PEM_write_bio_X509(bio.handle, handle) == 1 else {
+                throw PKIError.openSSL("cannot write a certificate")
+            }
             return bio.text
         }
     }
@@ -75,7 +77,9 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
 
     /// The serial number. Throws for zero, negative or oversized serials (foreign certificates), naming the value.
     public var serialNumber: SerialNumber {
-        get throws(PKIError) { try SerialNumber.read(X509_get0_serialNumber(handle), of: "the certificate '\(subject)'") }
+        get throws(PKIError) {
+            try SerialNumber.read(X509_get0_serialNumber(handle), of: "the certificate '\(subject)'")
+        }
     }
 
     /// The serial as hexadecimal text exactly as encoded, `-` first when negative (for display only).
@@ -115,12 +119,16 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
     }
 
     /// True when basicConstraints says CA:TRUE.
-    public var isCertificateAuthority: Bool { X509_check_ca(handle) != 0 && X509_get_extension_flags(handle) & UInt32(EXFLAG_CA) != 0 }
+    public var isCertificateAuthority: Bool {
+        X509_check_ca(handle) != 0 && X509_get_extension_flags(handle) & UInt32(EXFLAG_CA) != 0
+    }
 
     /// The subject public key.
     public var publicKey: PublicKey {
         get throws(PKIError) {
-            guard let key = subjectKeyHandle else { throw PKIError.openSSL("the certificate has no readable public key") }
+            guard let key = subjectKeyHandle else {
+                throw PKIError.openSSL("the certificate has no readable public key")
+            }
             return PublicKey(retaining: key)
         }
     }

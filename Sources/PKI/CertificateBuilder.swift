@@ -1,14 +1,14 @@
-import CShim
 import COpenSSL
+import CShim
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds and signs certificates from a `CertificateTemplate`.
@@ -35,8 +35,8 @@ public enum CertificateBuilder {
         let subjectName = try ASN1Support.makeName(commonName: template.commonName, organization: template.organization)
         defer { X509_NAME_free(subjectName) }
         guard X509_set_version(handle, 2) == 1, X509_set_serialNumber(handle, serialInteger) == 1,
-              X509_set_subject_name(handle, subjectName) == 1,
-              X509_set_issuer_name(handle, issuer.map { X509_get_subject_name($0.handle) } ?? subjectName) == 1
+            X509_set_subject_name(handle, subjectName) == 1,
+            X509_set_issuer_name(handle, issuer.map { X509_get_subject_name($0.handle) } ?? subjectName) == 1
         else { throw PKIError.openSSL("cannot fill the certificate") }
         // From a request, copy its encoded key: X509_set_pubkey's encode-and-decode round trip is the
         // most expensive step of issuance in OpenSSL 3.0.
@@ -45,7 +45,9 @@ public enum CertificateBuilder {
                 throw PKIError.openSSL("cannot copy the request's public key")
             }
         } else {
-            guard X509_set_pubkey(handle, subjectKey.handle) == 1 else { throw PKIError.openSSL("cannot set the public key") }
+            guard X509_set_pubkey(handle, subjectKey.handle) == 1 else {
+                throw PKIError.openSSL("cannot set the public key")
+            }
         }
 
         var notBefore = now.addingTimeInterval(-TimeInterval(backdateSeconds))
@@ -58,7 +60,8 @@ public enum CertificateBuilder {
             }
         }
         try setValidity(handle, notBefore: notBefore, notAfter: notAfter)
-        try addExtensions(template, to: handle, issuer: issuer?.handle ?? handle, issuerKey: issuerKey, subjectKey: subjectKey)
+        try addExtensions(
+            template, to: handle, issuer: issuer?.handle ?? handle, issuerKey: issuerKey, subjectKey: subjectKey)
 
         guard X509_sign(handle, issuerKey.handle, issuerKey.signingDigest) > 0 else {
             throw PKIError.openSSL("cannot sign the certificate for '\(template.commonName)'")
@@ -99,13 +102,15 @@ public enum CertificateBuilder {
             extensions.append((NID_ext_key_usage, "clientAuth"))
         case .server:
             extensions.append((NID_basic_constraints, "critical,CA:FALSE"))
-            extensions.append((NID_key_usage, isRSA ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature"))
+            extensions.append(
+                (NID_key_usage, isRSA ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature"))
             extensions.append((NID_ext_key_usage, "serverAuth"))
         }
         // The subject key identifier must exist before the authority key identifier is derived.
         extensions.append((NID_subject_key_identifier, "hash"))
         extensions.append((NID_authority_key_identifier, "keyid:always"))
-        let alternativeNames = template.uris.map { "URI:\($0)" } + template.dnsNames.map { "DNS:\($0)" }
+        let alternativeNames =
+            template.uris.map { "URI:\($0)" } + template.dnsNames.map { "DNS:\($0)" }
             + template.ipAddresses.map { "IP:\($0)" }
         if !alternativeNames.isEmpty {
             extensions.append((NID_subject_alt_name, alternativeNames.joined(separator: ",")))
@@ -125,12 +130,15 @@ public enum CertificateBuilder {
     /// Names reach OpenSSL's configuration syntax, so anything that could change its meaning is refused.
     private static func validateNames(_ template: CertificateTemplate) throws(PKIError) {
         for uri in template.uris {
-            guard !uri.isEmpty, uri.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "," }), uri.contains(":") else {
+            guard !uri.isEmpty, uri.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "," }), uri.contains(":")
+            else {
                 throw PKIError("the URI '\(uri)' is not allowed in a certificate")
             }
         }
         for name in template.dnsNames {
-            let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "*") }
+            let allowed = name.allSatisfy {
+                $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "*")
+            }
             guard !name.isEmpty, name.count <= 253, allowed, !name.hasPrefix("."), !name.contains("..") else {
                 throw PKIError("the host name '\(name)' is not a valid DNS name")
             }
@@ -143,7 +151,7 @@ public enum CertificateBuilder {
         }
         for url in [template.issuerURL, template.crlURL].compactMap({ $0 }) {
             guard url.hasPrefix("http://") || url.hasPrefix("https://"),
-                  url.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "," })
+                url.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "," })
             else { throw PKIError("the URL '\(url)' must be an http(s) URL without spaces or commas") }
         }
     }

@@ -1,5 +1,5 @@
-import CShim
 import COpenSSL
+import CShim
 
 /// A PKCS#10 certificate signing request. Owns one `X509_REQ*` and frees it in `deinit`.
 ///
@@ -41,7 +41,7 @@ public final class CertificateSigningRequest: @unchecked Sendable {  // the X509
         let name = try ASN1Support.makeName(commonName: commonName)
         defer { X509_NAME_free(name) }
         guard X509_REQ_set_version(handle, 0) == 1, X509_REQ_set_subject_name(handle, name) == 1,
-              X509_REQ_set_pubkey(handle, key.handle) == 1
+            X509_REQ_set_pubkey(handle, key.handle) == 1
         else { throw PKIError.openSSL("cannot fill the request") }
         if !uris.isEmpty {
             guard let extensions = fleet_sk_X509_EXTENSION_new_null() else { throw PKIError.openSSL("out of memory") }
@@ -51,9 +51,13 @@ public final class CertificateSigningRequest: @unchecked Sendable {  // the X509
                 throw PKIError.openSSL("cannot encode the requested names \(uris)")
             }
             _ = fleet_sk_X509_EXTENSION_push(extensions, ext)
-            guard X509_REQ_add_extensions(handle, extensions) == 1 else { throw PKIError.openSSL("cannot add extensions") }
+            guard X509_REQ_add_extensions(handle, extensions) == 1 else {
+                throw PKIError.openSSL("cannot add extensions")
+            }
         }
-        guard X509_REQ_sign(handle, key.handle, key.signingDigest) > 0 else { throw PKIError.openSSL("cannot sign the request") }
+        guard X509_REQ_sign(handle, key.handle, key.signingDigest) > 0 else {
+            throw PKIError.openSSL("cannot sign the request")
+        }
         return request
     }
 
@@ -61,7 +65,9 @@ public final class CertificateSigningRequest: @unchecked Sendable {  // the X509
     public var pem: String {
         get throws(PKIError) {
             let bio = try MemoryBIO()
-            guard PEM_write_bio_X509_REQ(bio.handle, handle) == 1 else { throw PKIError.openSSL("cannot write a request") }
+            guard PEM_write_bio_X509_REQ(bio.handle, handle) == 1 else {
+                throw PKIError.openSSL("cannot write a request")
+            }
             return bio.text
         }
     }

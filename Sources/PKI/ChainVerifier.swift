@@ -1,14 +1,14 @@
-import CShim
 import COpenSSL
+import CShim
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Verifies a certificate up to trusted roots with OpenSSL's X509_verify_cert, in strict mode.

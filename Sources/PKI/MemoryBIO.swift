@@ -1,5 +1,5 @@
-import CShim
 import COpenSSL
+import CShim
 
 /// An OpenSSL memory BIO. It owns the `BIO*` and frees it in `deinit`.
 final class MemoryBIO {

@@ -1,5 +1,5 @@
-import CShim
 import COpenSSL
+import CShim
 
 /// A private key (and its public half). Owns one `EVP_PKEY*` and frees it in `deinit`.
 ///
@@ -59,7 +59,9 @@ public final class PrivateKey: @unchecked Sendable {  // the EVP_PKEY is never m
             PEM_read_bio_PrivateKey(bio.handle, nil, nil, isEncrypted ? buffer.baseAddress : nil)
         }
         guard let key else {
-            let reason = isEncrypted ? "cannot read the encrypted private key (wrong passphrase?)"
+            let reason =
+                isEncrypted
+                ? "cannot read the encrypted private key (wrong passphrase?)"
                 : "cannot read the private key PEM"
             throw PKIError.openSSL(reason)
         }
@@ -71,12 +73,15 @@ public final class PrivateKey: @unchecked Sendable {  // the EVP_PKEY is never m
         let bio = try MemoryBIO()
         let status: Int32
         if let passphrase {
-            guard !passphrase.isEmpty else { throw PKIError("refusing to encrypt a private key with an empty passphrase") }
+            guard !passphrase.isEmpty else {
+                throw PKIError("refusing to encrypt a private key with an empty passphrase")
+            }
             var secret = Array(passphrase.utf8)
             defer { for index in secret.indices { secret[index] = 0 } }
             status = secret.withUnsafeMutableBufferPointer { buffer in
                 buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                    PEM_write_bio_PKCS8PrivateKey(bio.handle, handle, EVP_aes_256_cbc(), $0, Int32(buffer.count), nil, nil)
+                    PEM_write_bio_PKCS8PrivateKey(
+                        bio.handle, handle, EVP_aes_256_cbc(), $0, Int32(buffer.count), nil, nil)
                 }
             }
         } else {
@@ -127,7 +132,8 @@ public final class PrivateKey: @unchecked Sendable {  // the EVP_PKEY is never m
         case EVP_PKEY_ED25519, EVP_PKEY_ED448:
             break
         default:
-            throw PKIError("\(what) has a key of type \(describe(key)), which is not accepted; use P-256, RSA 2048+ or Ed25519")
+            throw PKIError(
+                "\(what) has a key of type \(describe(key)), which is not accepted; use P-256, RSA 2048+ or Ed25519")
         }
     }
 

@@ -1,10 +1,10 @@
-import CShim
 import COpenSSL
+import CShim
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A certificate revocation list. Owns one `X509_CRL*` and frees it in `deinit`.
@@ -54,8 +54,8 @@ public final class RevocationList: @unchecked Sendable {  // the X509_CRL is nev
         let end = try ASN1Support.makeTime(nextUpdate)
         defer { ASN1_TIME_free(end) }
         guard X509_CRL_set_version(handle, 1) == 1,
-              X509_CRL_set_issuer_name(handle, X509_get_subject_name(issuer.handle)) == 1,
-              X509_CRL_set1_lastUpdate(handle, start) == 1, X509_CRL_set1_nextUpdate(handle, end) == 1
+            X509_CRL_set_issuer_name(handle, X509_get_subject_name(issuer.handle)) == 1,
+            X509_CRL_set1_lastUpdate(handle, start) == 1, X509_CRL_set1_nextUpdate(handle, end) == 1
         else { throw PKIError.openSSL("cannot fill the CRL") }
 
         for entry in entries { try add(entry, to: handle) }
@@ -71,7 +71,7 @@ public final class RevocationList: @unchecked Sendable {  // the X509_CRL is nev
         guard let crlNumber = ASN1_INTEGER_new() else { throw PKIError.openSSL("out of memory") }
         defer { ASN1_INTEGER_free(crlNumber) }
         guard ASN1_INTEGER_set_int64(crlNumber, number) == 1,
-              X509_CRL_add1_ext_i2d(handle, NID_crl_number, crlNumber, 0, 0) == 1
+            X509_CRL_add1_ext_i2d(handle, NID_crl_number, crlNumber, 0, 0) == 1
         else { throw PKIError.openSSL("cannot add the CRL number") }
 
         guard X509_CRL_sign(handle, issuerKey.handle, issuerKey.signingDigest) > 0 else {
@@ -86,7 +86,8 @@ public final class RevocationList: @unchecked Sendable {  // the X509_CRL is nev
         defer { ASN1_INTEGER_free(serial) }
         let date = try ASN1Support.makeTime(entry.revokedAt)
         defer { ASN1_TIME_free(date) }
-        guard X509_REVOKED_set_serialNumber(revoked, serial) == 1, X509_REVOKED_set_revocationDate(revoked, date) == 1 else {
+        guard X509_REVOKED_set_serialNumber(revoked, serial) == 1, X509_REVOKED_set_revocationDate(revoked, date) == 1
+        else {
             X509_REVOKED_free(revoked)
             throw PKIError.openSSL("cannot fill the CRL entry for \(entry.serial)")
         }
@@ -97,7 +98,7 @@ public final class RevocationList: @unchecked Sendable {  // the X509_CRL is nev
             }
             defer { ASN1_ENUMERATED_free(code) }
             guard ASN1_ENUMERATED_set(code, entry.reason.code) == 1,
-                  X509_REVOKED_add1_ext_i2d(revoked, NID_crl_reason, code, 0, 0) == 1
+                X509_REVOKED_add1_ext_i2d(revoked, NID_crl_reason, code, 0, 0) == 1
             else {
                 X509_REVOKED_free(revoked)
                 throw PKIError.openSSL("cannot add the reason for \(entry.serial)")
@@ -113,7 +114,9 @@ public final class RevocationList: @unchecked Sendable {  // the X509_CRL is nev
     public var pem: String {
         get throws(PKIError) {
             let bio = try MemoryBIO()
-            guard PEM_write_bio_X509_CRL(bio.handle, handle) == 1 else { throw PKIError.openSSL("cannot write the CRL") }
+            guard PEM_write_bio_X509_CRL(bio.handle, handle) == 1 else {
+                throw PKIError.openSSL("cannot write the CRL")
+            }
             return bio.text
         }
     }

@@ -55,7 +55,9 @@ public struct SerialNumber: Sendable, Hashable, CustomStringConvertible {
 
     /// A new `ASN1_INTEGER` holding this serial; the caller frees it.
     func makeASN1Integer() throws(PKIError) -> UnsafeMutablePointer<ASN1_INTEGER> {
-        guard let number = BN_bin2bn(bytes, Int32(bytes.count), nil) else { throw PKIError.openSSL("cannot encode a serial") }
+        guard let number = BN_bin2bn(bytes, Int32(bytes.count), nil) else {
+            throw PKIError.openSSL("cannot encode a serial")
+        }
         defer { BN_free(number) }
         guard let integer = BN_to_ASN1_INTEGER(number, nil) else { throw PKIError.openSSL("cannot encode a serial") }
         return integer
@@ -63,7 +65,9 @@ public struct SerialNumber: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads an `ASN1_INTEGER` serial, refusing zero, negative and oversized values with the value in the message.
     static func read(_ integer: UnsafePointer<ASN1_INTEGER>, of what: String) throws(PKIError) -> SerialNumber {
-        guard let number = ASN1_INTEGER_to_BN(integer, nil) else { throw PKIError.openSSL("cannot read the serial of \(what)") }
+        guard let number = ASN1_INTEGER_to_BN(integer, nil) else {
+            throw PKIError.openSSL("cannot read the serial of \(what)")
+        }
         defer { BN_free(number) }
         var magnitude = [UInt8](repeating: 0, count: Int((BN_num_bits(number) + 7) / 8))
         if !magnitude.isEmpty { BN_bn2bin(number, &magnitude) }

@@ -6,7 +6,7 @@ import Foundation
 import PKI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -66,13 +66,20 @@ do {
     var certificates: [Certificate] = []
     let sign = try seconds {
         for (index, request) in requests.enumerated() {
-            certificates.append(try CertificateBuilder.issue(
-                CertificateTemplate(commonName: "bench-\(index)", profile: .client, uris: ["urn:fleet:device:bench-\(index)"],
-                                    validitySeconds: 86_400),
-                subjectKey: request.publicKey, issuer: issuing, issuerKey: issuingKey, serial: .random()))
+            certificates.append(
+                try CertificateBuilder.issue(
+                    CertificateTemplate(
+                        commonName: "bench-\(index)", profile: .client, uris: ["urn:fleet:device:bench-\(index)"],
+                        validitySeconds: 86_400),
+                    subjectKey: request.publicKey, issuer: issuing, issuerKey: issuingKey, serial: .random()))
         }
     }
-    let encode = try seconds { for certificate in certificates { _ = try certificate.pem; _ = certificate.fingerprintSHA256 } }
+    let encode = try seconds {
+        for certificate in certificates {
+            _ = try certificate.pem
+            _ = certificate.fingerprintSHA256
+        }
+    }
 
     let rate = Double(count) / total
     figure("issuance_p256_csr", rate, "certs/s")

@@ -39,7 +39,8 @@ let auditCommand = Command(
         try CASupport.printJSON(records)
     } else {
         for record in records {
-            print("\(record.sequence)  \(CASupport.text(record.at))  \(record.actor)  \(record.action)  \(record.subject)  \(record.details)")
+            let fields = [String(record.sequence), CASupport.text(record.at), record.actor, record.action]
+            print((fields + [record.subject, record.details]).joined(separator: "  "))
         }
     }
     return 0

@@ -36,11 +36,15 @@ let caInitCommand = Command(
         options.keyType = keyType
     }
     if let seconds = try CASupport.duration(&arguments, "--root-validity") { options.rootValiditySeconds = seconds }
-    if let seconds = try CASupport.duration(&arguments, "--issuing-validity") { options.issuingValiditySeconds = seconds }
+    if let seconds = try CASupport.duration(&arguments, "--issuing-validity") {
+        options.issuingValiditySeconds = seconds
+    }
     if let seconds = try CASupport.duration(&arguments, "--device-validity") {
         options.configuration.deviceValiditySeconds = seconds
     }
-    if let seconds = try CASupport.duration(&arguments, "--crl-lifetime") { options.configuration.crlLifetimeSeconds = seconds }
+    if let seconds = try CASupport.duration(&arguments, "--crl-lifetime") {
+        options.configuration.crlLifetimeSeconds = seconds
+    }
     if let host = try arguments.option("--broker-host") { options.configuration.broker.host = host }
     if let port = try arguments.option("--broker-port", { Int($0).flatMap { (1...65535).contains($0) ? $0 : nil } }) {
         options.configuration.broker.port = port
@@ -58,8 +62,14 @@ let caInitCommand = Command(
         ])
     } else {
         print("created CA '\(authority.configuration.name)' in \(home.path)")
-        print("  root     \(authority.rootCertificate.subject) until \(CASupport.text(authority.rootCertificate.notAfter))")
-        print("  issuing  \(authority.issuingCertificate.subject) until \(CASupport.text(authority.issuingCertificate.notAfter))")
+        print(
+            "  root     \(authority.rootCertificate.subject) until "
+                + CASupport.text(authority.rootCertificate.notAfter)
+        )
+        print(
+            "  issuing  \(authority.issuingCertificate.subject) until "
+                + CASupport.text(authority.issuingCertificate.notAfter)
+        )
     }
     return 0
 }
@@ -87,10 +97,16 @@ let caServerCommand = Command(
 
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
     try DeviceBundle.check(folder: out, replacing: false)
-    let credential = try authority.issueServerCertificate(hostNames: hosts, ipAddresses: addresses, validitySeconds: validity)
+    let credential = try authority.issueServerCertificate(
+        hostNames: hosts, ipAddresses: addresses, validitySeconds: validity)
     try ServiceBundle.write(credential, authority: authority, to: out)
-    if json { try CASupport.printJSON(IssuedOutput(credential, bundle: out)) } else {
-        print("issued server certificate \(credential.record.serial) for \((hosts + addresses).joined(separator: ", ")) into \(out)")
+    if json {
+        try CASupport.printJSON(IssuedOutput(credential, bundle: out))
+    } else {
+        print(
+            "issued server certificate \(credential.record.serial) for "
+                + "\((hosts + addresses).joined(separator: ", ")) into \(out)"
+        )
     }
     return 0
 }

@@ -12,7 +12,8 @@ enum CASupport {
 
     /// `--passphrase-file F` (else `$FLEET_PASSPHRASE_FILE`): the first line of the file, or nil.
     static func passphrase(_ arguments: inout Arguments) throws -> String? {
-        let path = try arguments.option("--passphrase-file") ?? ProcessInfo.processInfo.environment["FLEET_PASSPHRASE_FILE"]
+        let path =
+            try arguments.option("--passphrase-file") ?? ProcessInfo.processInfo.environment["FLEET_PASSPHRASE_FILE"]
         guard let path, !path.isEmpty else { return nil }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {

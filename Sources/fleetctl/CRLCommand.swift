@@ -36,13 +36,16 @@ let crlCommand = Command(
             let nextUpdate: Date
             let revokedSerials: [String]
         }
-        try CASupport.printJSON(Output(number: list.number, issuer: list.issuer, thisUpdate: list.thisUpdate,
-                                       nextUpdate: list.nextUpdate, revokedSerials: list.revokedSerials))
+        try CASupport.printJSON(
+            Output(
+                number: list.number, issuer: list.issuer, thisUpdate: list.thisUpdate,
+                nextUpdate: list.nextUpdate, revokedSerials: list.revokedSerials))
     } else if out == nil {
         print(try list.pem, terminator: "")
     } else {
-        print("wrote CRL number \(list.number ?? 0) (\(list.revokedSerials.count) entries, next update "
-            + "\(CASupport.text(list.nextUpdate))) to \(out ?? "")")
+        print(
+            "wrote CRL number \(list.number ?? 0) (\(list.revokedSerials.count) entries, next update "
+                + "\(CASupport.text(list.nextUpdate))) to \(out ?? "")")
     }
     return 0
 }

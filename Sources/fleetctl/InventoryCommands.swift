@@ -35,9 +35,12 @@ let listCommand = Command(
     } else if records.isEmpty {
         print("no certificates match")
     } else {
-        print(CASupport.table(["SUBJECT", "KIND", "STATE", "SERIAL", "NOT AFTER"], records.map {
-            [$0.subject, $0.subjectKind.rawValue, $0.state.rawValue, $0.serial, CASupport.text($0.notAfter)]
-        }))
+        print(
+            CASupport.table(
+                ["SUBJECT", "KIND", "STATE", "SERIAL", "NOT AFTER"],
+                records.map {
+                    [$0.subject, $0.subjectKind.rawValue, $0.state.rawValue, $0.serial, CASupport.text($0.notAfter)]
+                }))
     }
     return 0
 }
@@ -84,10 +87,15 @@ let showCommand = Command(
 
 private func printCertificates(_ certificates: [CertificateRecord]) {
     print("certificates:")
-    print(CASupport.table(["  SERIAL", "STATE", "NOT BEFORE", "NOT AFTER", "KEY"], certificates.map {
-        ["  " + $0.serial, $0.state.rawValue + ($0.revocationReason.map { " (\($0.rawValue))" } ?? ""),
-         CASupport.text($0.notBefore), CASupport.text($0.notAfter), $0.keyType]
-    }))
+    print(
+        CASupport.table(
+            ["  SERIAL", "STATE", "NOT BEFORE", "NOT AFTER", "KEY"],
+            certificates.map {
+                [
+                    "  " + $0.serial, $0.state.rawValue + ($0.revocationReason.map { " (\($0.rawValue))" } ?? ""),
+                    CASupport.text($0.notBefore), CASupport.text($0.notAfter), $0.keyType,
+                ]
+            }))
 }
 
 /// A certificate row as `--json` prints it (without the PEM).

@@ -4,7 +4,7 @@ import Foundation
 import PKI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleetctl provision`: records devices and issues their certificates and bundles.
@@ -34,8 +34,10 @@ let provisionCommand = Command(
     if let csv = try arguments.option("--from") {
         let batch = try arguments.option("--batch") { Int($0).flatMap { $0 > 0 ? $0 : nil } } ?? 200
         try arguments.finish()
-        return try ProvisionFromFile(home: home, passphrase: passphrase, csvPath: csv, out: out, validity: validity,
-                                     batchSize: batch, json: json).run()
+        return try ProvisionFromFile(
+            home: home, passphrase: passphrase, csvPath: csv, out: out, validity: validity,
+            batchSize: batch, json: json
+        ).run()
     }
 
     let csrPath = try arguments.option("--csr")
@@ -50,12 +52,17 @@ let provisionCommand = Command(
     let request = try csrPath.map(CASupport.readRequest)
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
     try DeviceBundle.check(folder: out, replacing: false)
-    let credential = try authority.provision(DeviceEnrollment(
-        id: id, groups: groups, attributes: attributes, request: request, validitySeconds: validity))
+    let credential = try authority.provision(
+        DeviceEnrollment(
+            id: id, groups: groups, attributes: attributes, request: request, validitySeconds: validity))
     try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: false)
-    if json { try CASupport.printJSON(IssuedOutput(credential, bundle: out)) } else {
-        print("provisioned \(id): serial \(credential.record.serial), valid until \(CASupport.text(credential.record.notAfter)), "
-            + "bundle in \(out)")
+    if json {
+        try CASupport.printJSON(IssuedOutput(credential, bundle: out))
+    } else {
+        print(
+            "provisioned \(id): serial \(credential.record.serial), valid until "
+                + "\(CASupport.text(credential.record.notAfter)), "
+                + "bundle in \(out)")
     }
     return 0
 }
@@ -106,8 +113,9 @@ struct ProvisionFromFile {
         for (enrollment, result) in zip(enrollments, results) {
             switch result {
             case .success(let credential):
-                try DeviceBundle.write(credential, deviceID: enrollment.id, authority: authority,
-                                       to: "\(out)/\(enrollment.id)", replacing: false)
+                try DeviceBundle.write(
+                    credential, deviceID: enrollment.id, authority: authority,
+                    to: "\(out)/\(enrollment.id)", replacing: false)
                 provisioned += 1
             case .failure(let error):
                 failures.append(Summary.Failure(id: enrollment.id, error: error.message))
@@ -127,14 +135,18 @@ struct ProvisionFromFile {
         do { text = try String(contentsOfFile: csvPath, encoding: .utf8) } catch {
             throw UsageError("cannot read the CSV file '\(csvPath)'")
         }
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter {
+            !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        }
         guard !lines.isEmpty else { throw FleetCAError(.invalidInput, "the CSV file '\(csvPath)' is empty") }
         let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         let known = ["id", "groups", "attributes", "csr"]
         for column in header where !known.contains(column) {
-            throw FleetCAError(.invalidInput, "the CSV file '\(csvPath)' has an unknown column '\(column)'; "
-                + "known columns are id, groups, attributes, csr")
+            throw FleetCAError(
+                .invalidInput,
+                "the CSV file '\(csvPath)' has an unknown column '\(column)'; "
+                    + "known columns are id, groups, attributes, csr")
         }
         guard let idColumn = header.firstIndex(of: "id") else {
             throw FleetCAError(.invalidInput, "the CSV file '\(csvPath)' needs a header line with an 'id' column")
@@ -142,9 +154,13 @@ struct ProvisionFromFile {
         let folder = URL(fileURLWithPath: csvPath).deletingLastPathComponent().path
         var enrollments: [DeviceEnrollment] = []
         for (offset, line) in lines.enumerated() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard cells.count == header.count else {
-                throw FleetCAError(.invalidInput, "line \(offset + 2) of '\(csvPath)' has \(cells.count) fields; the header has \(header.count)")
+                throw FleetCAError(
+                    .invalidInput,
+                    "line \(offset + 2) of '\(csvPath)' has \(cells.count) fields; the header has \(header.count)")
             }
             func cell(_ name: String) -> String { header.firstIndex(of: name).map { cells[$0] } ?? "" }
             let groups = cell("groups").split(separator: ";").map(String.init)
@@ -152,8 +168,10 @@ struct ProvisionFromFile {
             var request: CertificateSigningRequest?
             let csr = cell("csr")
             if !csr.isEmpty { request = try CASupport.readRequest(csr.hasPrefix("/") ? csr : "\(folder)/\(csr)") }
-            enrollments.append(DeviceEnrollment(id: cells[idColumn], groups: groups, attributes: attributes,
-                                                request: request, validitySeconds: validity))
+            enrollments.append(
+                DeviceEnrollment(
+                    id: cells[idColumn], groups: groups, attributes: attributes,
+                    request: request, validitySeconds: validity))
         }
         return enrollments
     }

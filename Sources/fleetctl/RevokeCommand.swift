@@ -26,8 +26,9 @@ let revokeCommand = Command(
     let id = arguments.nextPositional()
     try arguments.finish()
     guard let reason = RevocationReason(rawValue: reasonText) else {
-        throw UsageError("'\(reasonText)' is not a revocation reason; use one of "
-            + RevocationReason.allCases.map(\.rawValue).joined(separator: ", "))
+        throw UsageError(
+            "'\(reasonText)' is not a revocation reason; use one of "
+                + RevocationReason.allCases.map(\.rawValue).joined(separator: ", "))
     }
     guard [id != nil, serialText != nil, certificatePath != nil].filter({ $0 }).count == 1 else {
         throw UsageError("give exactly one of ID, --serial HEX and --cert FILE")
@@ -40,7 +41,9 @@ let revokeCommand = Command(
         revoked = try authority.revoke(id: id, reason: reason)
     } else if let serialText {
         let serial: SerialNumber
-        do { serial = try SerialNumber(hex: serialText) } catch let error as PKIError { throw FleetCAError(.invalidInput, error.message) }
+        do { serial = try SerialNumber(hex: serialText) } catch let error as PKIError {
+            throw FleetCAError(.invalidInput, error.message)
+        }
         let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
         revoked = [try authority.revoke(serial: serial, reason: reason)]
     } else {
@@ -57,9 +60,13 @@ let revokeCommand = Command(
     }
 
     if json {
-        try CASupport.printJSON(revoked.map { ["subject": $0.subject, "serial": $0.serial, "reason": reason.rawValue] })
+        try CASupport.printJSON(
+            revoked.map { ["subject": $0.subject, "serial": $0.serial, "reason": reason.rawValue] })
     } else {
-        for record in revoked { print("revoked \(record.subjectKind.rawValue) \(record.subject) serial \(record.serial) (\(reason.rawValue))") }
+        for record in revoked {
+            print(
+                "revoked \(record.subjectKind.rawValue) \(record.subject) serial \(record.serial) (\(reason.rawValue))")
+        }
         print("the CRL was re-signed: \(home.crlPath)")
     }
     return 0

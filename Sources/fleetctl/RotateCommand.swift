@@ -33,8 +33,13 @@ let rotateCommand = Command(
     let credential = try authority.rotate(deviceID: id, request: request, validitySeconds: validity)
     if credential.privateKey == nil { try? FileManager.default.removeItem(atPath: out + "/key.pem") }
     try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: true)
-    if json { try CASupport.printJSON(IssuedOutput(credential, bundle: out)) } else {
-        print("rotated \(id): new serial \(credential.record.serial), valid until \(CASupport.text(credential.record.notAfter))")
+    if json {
+        try CASupport.printJSON(IssuedOutput(credential, bundle: out))
+    } else {
+        print(
+            "rotated \(id): new serial \(credential.record.serial), valid until "
+                + CASupport.text(credential.record.notAfter)
+        )
     }
     return 0
 }

@@ -37,9 +37,12 @@ let serviceAddCommand = Command(
     try DeviceBundle.check(folder: out, replacing: false)
     let credential = try authority.addService(name: name, request: request, validitySeconds: validity)
     try ServiceBundle.write(credential, authority: authority, to: out)
-    if json { try CASupport.printJSON(IssuedOutput(credential, bundle: out)) } else {
-        print("added service \(name): serial \(credential.record.serial), valid until "
-            + "\(CASupport.text(credential.record.notAfter)), files in \(out)")
+    if json {
+        try CASupport.printJSON(IssuedOutput(credential, bundle: out))
+    } else {
+        print(
+            "added service \(name): serial \(credential.record.serial), valid until "
+                + "\(CASupport.text(credential.record.notAfter)), files in \(out)")
     }
     return 0
 }
@@ -55,12 +58,20 @@ let serviceListCommand = Command(
     let authority = try CertificateAuthority.open(home: home)
     let services = try authority.services()
     if json {
-        try CASupport.printJSON(services.map { ["name": $0.name, "state": $0.state?.rawValue ?? "none",
-                                                "serial": $0.certificates.first?.serial ?? ""] })
+        try CASupport.printJSON(
+            services.map {
+                [
+                    "name": $0.name, "state": $0.state?.rawValue ?? "none",
+                    "serial": $0.certificates.first?.serial ?? "",
+                ]
+            })
     } else {
-        print(CASupport.table(["NAME", "STATE", "SERIAL"], services.map {
-            [$0.name, $0.state?.rawValue ?? "none", $0.certificates.first?.serial ?? ""]
-        }))
+        print(
+            CASupport.table(
+                ["NAME", "STATE", "SERIAL"],
+                services.map {
+                    [$0.name, $0.state?.rawValue ?? "none", $0.certificates.first?.serial ?? ""]
+                }))
     }
     return 0
 }

@@ -39,16 +39,20 @@ import Testing
         #expect(without.standardError.contains("--passphrase-file"), "\(without)")
         #expect(!FileManager.default.fileExists(atPath: ca.file("b1")))
 
-        let with = try ca.fleetctl(["provision", "dev-1", "--generate-key", "--out", ca.file("b1"),
-                                    "--passphrase-file", passphrase])
+        let with = try ca.fleetctl([
+            "provision", "dev-1", "--generate-key", "--out", ca.file("b1"),
+            "--passphrase-file", passphrase,
+        ])
         #expect(with.status == 0, "\(with)")
         #expect(try ca.verifyClient(ca.file("b1/cert.pem")).status == 0)
     }
 
     @Test func everyCommandAnswersHelp() throws {
         let ca = try CATestHome()
-        let commands = [["ca", "init"], ["ca", "server-cert"], ["provision"], ["rotate"], ["revoke"], ["list"], ["show"],
-                        ["crl"], ["audit"], ["service", "add"], ["service", "list"]]
+        let commands = [
+            ["ca", "init"], ["ca", "server-cert"], ["provision"], ["rotate"], ["revoke"], ["list"], ["show"],
+            ["crl"], ["audit"], ["service", "add"], ["service", "list"],
+        ]
         for command in commands {
             let result = try ca.fleetctl(command + ["--help"])
             #expect(result.status == 0, "\(command): \(result)")

@@ -25,16 +25,21 @@ final class CATestHome: @unchecked Sendable {  // used from one test at a time
 
     /// `openssl verify -x509_strict -purpose sslclient` with the root trusted and the intermediate untrusted.
     func verifyClient(_ certificate: String, crl: Bool = false) throws -> CommandResult {
-        var arguments = ["verify", "-x509_strict", "-purpose", "sslclient", "-CAfile", rootPath, "-untrusted", issuingPath]
+        var arguments = [
+            "verify", "-x509_strict", "-purpose", "sslclient", "-CAfile", rootPath, "-untrusted", issuingPath,
+        ]
         if crl { arguments += ["-crl_check", "-CRLfile", crlPath] }
         return try runCommand("openssl", arguments + [certificate])
     }
 
     /// A CSR made by `openssl req` with `keyArguments` (e.g. `["-newkey", "rsa:2048"]`).
-    func opensslRequest(_ name: String, subject: String, keyArguments: [String], extra: [String] = []) throws -> String {
+    func opensslRequest(_ name: String, subject: String, keyArguments: [String], extra: [String] = []) throws -> String
+    {
         let path = file("\(name).csr")
-        let result = try runCommand("openssl", ["req", "-new", "-nodes", "-keyout", file("\(name).key"), "-subj", subject]
-            + keyArguments + extra + ["-out", path])
+        let result = try runCommand(
+            "openssl",
+            ["req", "-new", "-nodes", "-keyout", file("\(name).key"), "-subj", subject]
+                + keyArguments + extra + ["-out", path])
         guard result.status == 0 else { throw TestFailure("openssl req failed: \(result)") }
         return path
     }
@@ -102,14 +107,17 @@ func jsonObject(_ text: String) throws -> [String: Any] {
 /// here against RFC 3986's absolute-URI form instead.
 func pkilintErrors(_ path: String, crl: Bool = false) throws -> [String] {
     let bin = URL(fileURLWithPath: interopPython()).deletingLastPathComponent().path
-    let arguments = crl ? ["lint", "-t", "CRL", "-p", "PKIX", "-s", "ERROR", "-f", "JSON", path]
+    let arguments =
+        crl
+        ? ["lint", "-t", "CRL", "-p", "PKIX", "-s", "ERROR", "-f", "JSON", path]
         : ["lint", "-s", "ERROR", "-f", "JSON", path]
     let result = try runCommand(bin + (crl ? "/lint_crl" : "/lint_pkix_cert"), arguments)
     let report = try jsonObject(result.standardOutput)
     var errors: [String] = []
     for entry in report["results"] as? [[String: Any]] ?? [] {
         for finding in entry["finding_descriptions"] as? [[String: Any]] ?? [] {
-            let code = finding["code"] as? String ?? "", message = finding["message"] as? String ?? ""
+            let code = finding["code"] as? String ?? ""
+            let message = finding["message"] as? String ?? ""
             if code == "pkix.invalid_uri_syntax", let urn = quotedURN(message), isAbsoluteURN(urn) { continue }
             errors.append("\(finding["severity"] ?? "?") \(code) \(message) at \(entry["node_path"] ?? "?")")
         }
@@ -121,7 +129,8 @@ func pkilintErrors(_ path: String, crl: Bool = false) throws -> [String] {
 }
 
 private func quotedURN(_ message: String) -> String? {
-    guard let start = message.range(of: "\"urn:fleet:"), let end = message[start.upperBound...].firstIndex(of: "\"") else {
+    guard let start = message.range(of: "\"urn:fleet:"), let end = message[start.upperBound...].firstIndex(of: "\"")
+    else {
         return nil
     }
     return String(message[message.index(after: start.lowerBound)..<end])

@@ -52,11 +52,14 @@ import Testing
         #expect(key.matches(credential.certificate))
         #expect(credential.certificate.subjectAlternativeIPAddresses == ["127.0.0.1"])
         try ServiceBundle.write(credential, authority: authority, to: folder.file("broker"))
-        let result = try runCommand("openssl", [
-            "verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", "localhost", "-verify_ip", "127.0.0.1",
-            "-CAfile", folder.file("broker/root.pem"), "-untrusted", folder.file("broker/chain.pem"),
-            folder.file("broker/cert.pem"),
-        ])
+        let result = try runCommand(
+            "openssl",
+            [
+                "verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", "localhost", "-verify_ip",
+                "127.0.0.1",
+                "-CAfile", folder.file("broker/root.pem"), "-untrusted", folder.file("broker/chain.pem"),
+                folder.file("broker/cert.pem"),
+            ])
         #expect(result.status == 0, "\(result)")
         #expect(throws: FleetCAError.self) { try authority.issueServerCertificate(hostNames: [], ipAddresses: []) }
         #expect(throws: FleetCAError.self) { try authority.issueServerCertificate(hostNames: ["a b"], ipAddresses: []) }
@@ -65,7 +68,8 @@ import Testing
     @Test func renewalFromACSRSupersedesAndLookupsReportGroupsAndState() throws {
         let folder = try TemporaryDirectory()
         let authority = try makeCA(folder)
-        _ = try authority.provision(DeviceEnrollment(id: "dev-7", groups: ["lobby", "sensors"], attributes: ["site": "n"]))
+        _ = try authority.provision(
+            DeviceEnrollment(id: "dev-7", groups: ["lobby", "sensors"], attributes: ["site": "n"]))
         let key = try PrivateKey.generate(.ed25519)
         let request = try CertificateSigningRequest.create(key: key, commonName: "dev-7")
         let renewed = try authority.issueDeviceCertificate(deviceID: "dev-7", request: request)
@@ -82,17 +86,24 @@ import Testing
         #expect(try authority.devices(group: "nobody").isEmpty)
 
         let stranger = try CertificateSigningRequest.create(key: key, commonName: "dev-8")
-        #expect(throws: FleetCAError.self) { try authority.issueDeviceCertificate(deviceID: "dev-8", request: stranger) }
-        #expect(throws: FleetCAError.self) { try authority.issueDeviceCertificate(deviceID: "dev-7", request: stranger) }
+        #expect(throws: FleetCAError.self) {
+            try authority.issueDeviceCertificate(deviceID: "dev-8", request: stranger)
+        }
+        #expect(throws: FleetCAError.self) {
+            try authority.issueDeviceCertificate(deviceID: "dev-7", request: stranger)
+        }
     }
 
     @Test func pkilintCatchesAForeignZeroSerialCertificate() throws {
         // The lint helper must be able to fail: a certificate with serial 0 is an RFC 5280 error.
         let folder = try TemporaryDirectory()
-        let made = try runCommand("openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", folder.file("k"),
-            "-subj", "/CN=zero", "-set_serial", "0", "-days", "1", "-out", folder.file("z.pem"),
-        ])
+        let made = try runCommand(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                folder.file("k"),
+                "-subj", "/CN=zero", "-set_serial", "0", "-days", "1", "-out", folder.file("z.pem"),
+            ])
         #expect(made.status == 0)
         #expect(try pkilintErrors(folder.file("z.pem")).contains { $0.contains("serial_number") })
     }

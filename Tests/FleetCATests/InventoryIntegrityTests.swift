@@ -14,8 +14,10 @@ import Testing
             let process = Process()
             process.executableURL = URL(fileURLWithPath: builtProduct("fleetctl"))
             // Small batches make the two writers interleave their transactions many times.
-            process.arguments = ["provision", "--from", csv, "--out", ca.file("out\(batch)"), "--batch", "10",
-                                 "--home", ca.home]
+            process.arguments = [
+                "provision", "--from", csv, "--out", ca.file("out\(batch)"), "--batch", "10",
+                "--home", ca.home,
+            ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             processes.append(process)

@@ -19,7 +19,9 @@ import Testing
             let result = try ca.fleetctl(["provision", id, "--csr", csr, "--out", out, "--group", "sensors", "--json"])
             #expect(result.status == 0, "\(result)")
             let bundle = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-            #expect(bundle == ["agent.json", "cert.pem", "chain.pem", "root.pem"], "no key.pem when the device made its key")
+            #expect(
+                bundle == ["agent.json", "cert.pem", "chain.pem", "root.pem"], "no key.pem when the device made its key"
+            )
             let verified = try ca.verifyClient(out + "/cert.pem")
             #expect(verified.status == 0, "\(verified)")
             #expect(try pkilintErrors(out + "/cert.pem") == [])
@@ -54,10 +56,12 @@ import Testing
         let p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
         let weak = try ca.opensslRequest("weak", subject: "/CN=weak", keyArguments: ["-newkey", "rsa:1024"])
         let mismatch = try ca.opensslRequest("mismatch", subject: "/CN=someone-else", keyArguments: p256)
-        let asksCA = try ca.opensslRequest("ca", subject: "/CN=sneaky", keyArguments: p256,
-                                           extra: ["-addext", "basicConstraints=critical,CA:TRUE"])
-        let sanOnly = try ca.opensslRequest("san", subject: "/", keyArguments: p256,
-                                            extra: ["-addext", "subjectAltName=URI:urn:fleet:device:nameless"])
+        let asksCA = try ca.opensslRequest(
+            "ca", subject: "/CN=sneaky", keyArguments: p256,
+            extra: ["-addext", "basicConstraints=critical,CA:TRUE"])
+        let sanOnly = try ca.opensslRequest(
+            "san", subject: "/", keyArguments: p256,
+            extra: ["-addext", "subjectAltName=URI:urn:fleet:device:nameless"])
         let good = try ca.opensslRequest("good", subject: "/CN=broken", keyArguments: p256, extra: ["-outform", "DER"])
         var der = try Array(Data(contentsOf: URL(fileURLWithPath: good)))
         der[der.count - 1] ^= 0x01
@@ -96,13 +100,15 @@ import Testing
         let csr = try ca.opensslRequest("row2", subject: "/CN=csv-2", keyArguments: ["-newkey", "ed25519"])
         let csv = ca.file("devices.csv")
         try """
-            id,groups,attributes,csr
-            csv-1,lobby;sensors,site=a,
-            csv-2,sensors,,\(URL(fileURLWithPath: csr).lastPathComponent)
-            csv-3,,site=b;floor=2,
+        id,groups,attributes,csr
+        csv-1,lobby;sensors,site=a,
+        csv-2,sensors,,\(URL(fileURLWithPath: csr).lastPathComponent)
+        csv-3,,site=b;floor=2,
 
-            """.write(toFile: csv, atomically: true, encoding: .utf8)
-        let result = try ca.fleetctl(["provision", "--from", csv, "--out", ca.file("bundles"), "--batch", "2", "--json"])
+        """.write(toFile: csv, atomically: true, encoding: .utf8)
+        let result = try ca.fleetctl([
+            "provision", "--from", csv, "--out", ca.file("bundles"), "--batch", "2", "--json",
+        ])
         #expect(result.status == 0, "\(result)")
         #expect(try jsonObject(result.standardOutput)["provisioned"] as? Int == 3)
         for id in ["csv-1", "csv-2", "csv-3"] {
@@ -133,11 +139,14 @@ import Testing
         let out = ca.file("b")
         #expect(try ca.fleetctl(["provision", "rot-1", "--generate-key", "--out", out]).status == 0)
         let first = try String(contentsOfFile: out + "/cert.pem", encoding: .utf8)
-        let csr = try ca.opensslRequest("rot", subject: "/CN=rot-1", keyArguments: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        let csr = try ca.opensslRequest(
+            "rot", subject: "/CN=rot-1", keyArguments: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
         let rotated = try ca.fleetctl(["rotate", "rot-1", "--csr", csr, "--out", out, "--json"])
         #expect(rotated.status == 0, "\(rotated)")
         #expect(try String(contentsOfFile: out + "/cert.pem", encoding: .utf8) != first)
-        #expect(!FileManager.default.fileExists(atPath: out + "/key.pem"), "a stale key must not sit beside the new certificate")
+        #expect(
+            !FileManager.default.fileExists(atPath: out + "/key.pem"),
+            "a stale key must not sit beside the new certificate")
         let show = try jsonObject(ca.fleetctl(["show", "rot-1", "--json"]).standardOutput)
         let states = (show["certificates"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
         #expect(states == ["active", "superseded"])

@@ -38,9 +38,12 @@ import Testing
             #expect(try ca.fleetctl(["provision", id, "--generate-key", "--out", ca.file(id)]).status == 0)
         }
         let serial = try runCommand("openssl", ["x509", "-in", ca.file("s-1/cert.pem"), "-noout", "-serial"])
-            .standardOutput.replacingOccurrences(of: "serial=", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
+            .standardOutput.replacingOccurrences(of: "serial=", with: "").trimmingCharacters(
+                in: .whitespacesAndNewlines)
         #expect(try ca.fleetctl(["revoke", "--serial", serial.lowercased()]).status == 0)
-        #expect(try ca.fleetctl(["revoke", "--cert", ca.file("s-2/cert.pem"), "--reason", "cessationOfOperation"]).status == 0)
+        #expect(
+            try ca.fleetctl(["revoke", "--cert", ca.file("s-2/cert.pem"), "--reason", "cessationOfOperation"]).status
+                == 0)
         let crl = try jsonObject(ca.fleetctl(["crl", "--json"]).standardOutput)
         #expect((crl["revokedSerials"] as? [String])?.count == 2)
         let unknown = try ca.fleetctl(["revoke", "--serial", "0a0b0c"])
@@ -55,10 +58,13 @@ import Testing
         let crlBefore = try String(contentsOfFile: ca.crlPath, encoding: .utf8)
         for (serial, reason) in [("-5", "negative serial number -05"), ("0", "serial number 0")] {
             let path = ca.file("foreign\(serial).pem")
-            let made = try runCommand("openssl", [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", ca.file("k\(serial)"), "-subj", "/CN=foreign", "-set_serial", serial, "-days", "1", "-out", path,
-            ])
+            let made = try runCommand(
+                "openssl",
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", ca.file("k\(serial)"), "-subj", "/CN=foreign", "-set_serial", serial, "-days", "1",
+                    "-out", path,
+                ])
             #expect(made.status == 0, "\(made)")
             let result = try ca.fleetctl(["revoke", "--cert", path])
             #expect(result.status == 1, "\(result)")
@@ -67,7 +73,9 @@ import Testing
         for serial in ["-05", "00", "0"] {
             let result = try ca.fleetctl(["revoke", "--serial", serial])
             #expect(result.status == 1, "\(serial): \(result)")
-            #expect(result.standardError.contains("negative") || result.standardError.contains("serial number 0"), "\(result)")
+            #expect(
+                result.standardError.contains("negative") || result.standardError.contains("serial number 0"),
+                "\(result)")
         }
         #expect(try String(contentsOfFile: ca.crlPath, encoding: .utf8) == crlBefore)
     }

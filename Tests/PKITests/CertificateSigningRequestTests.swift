@@ -6,7 +6,8 @@ import Testing
 @Suite struct CertificateSigningRequestTests {
     @Test func requestMadeHereValidatesAndNamesItsSubject() throws {
         let key = try PrivateKey.generate()
-        let request = try CertificateSigningRequest.create(key: key, commonName: "dev-1", uris: ["urn:fleet:device:dev-1"])
+        let request = try CertificateSigningRequest.create(
+            key: key, commonName: "dev-1", uris: ["urn:fleet:device:dev-1"])
         try request.validate()
         #expect(request.subjectCommonNames == ["dev-1"])
         #expect(!request.requestsCertificateAuthority)
@@ -25,10 +26,12 @@ import Testing
 
     @Test func weakRSAKeyRequestFromOpenSSLIsRefused() throws {
         let folder = try TemporaryDirectory()
-        let made = try runCommand("openssl", [
-            "req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout", folder.file("k.pem"), "-subj", "/CN=weak",
-            "-out", folder.file("r.pem"),
-        ])
+        let made = try runCommand(
+            "openssl",
+            [
+                "req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout", folder.file("k.pem"), "-subj", "/CN=weak",
+                "-out", folder.file("r.pem"),
+            ])
         #expect(made.status == 0, "\(made)")
         let request = try CertificateSigningRequest(pem: String(contentsOfFile: folder.file("r.pem"), encoding: .utf8))
         let error = #expect(throws: PKIError.self) { try request.validate() }
@@ -37,10 +40,13 @@ import Testing
 
     @Test func requestAskingForCAIsRecognised() throws {
         let folder = try TemporaryDirectory()
-        let made = try runCommand("openssl", [
-            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", folder.file("k.pem"),
-            "-subj", "/CN=sneaky", "-addext", "basicConstraints=critical,CA:TRUE", "-out", folder.file("r.pem"),
-        ])
+        let made = try runCommand(
+            "openssl",
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                folder.file("k.pem"),
+                "-subj", "/CN=sneaky", "-addext", "basicConstraints=critical,CA:TRUE", "-out", folder.file("r.pem"),
+            ])
         #expect(made.status == 0, "\(made)")
         let request = try CertificateSigningRequest(pem: String(contentsOfFile: folder.file("r.pem"), encoding: .utf8))
         try request.validate()

@@ -17,7 +17,8 @@ import Testing
         // Backdated five minutes for clock skew, and exactly the asked-for lifetime after issuance.
         #expect(abs(certificate.notBefore.timeIntervalSince(now) + 300) <= 1)
         #expect(abs(certificate.notAfter.timeIntervalSince(now) - 86_400) <= 1)
-        try ChainVerifier.verify(certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsClient)
+        try ChainVerifier.verify(
+            certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsClient)
 
         let text = try openSSLText(certificate)
         #expect(text.contains("TLS Web Client Authentication"))
@@ -61,21 +62,27 @@ import Testing
         let fixture = try PKIFixture()
         let key = try PrivateKey.generate()
         let certificate = try CertificateBuilder.issue(
-            CertificateTemplate(commonName: "localhost", profile: .server, dnsNames: ["localhost", "broker.example"],
-                                ipAddresses: ["127.0.0.1", "::1"], validitySeconds: 86_400),
+            CertificateTemplate(
+                commonName: "localhost", profile: .server, dnsNames: ["localhost", "broker.example"],
+                ipAddresses: ["127.0.0.1", "::1"], validitySeconds: 86_400),
             subjectKey: key.publicKey, issuer: fixture.issuing, issuerKey: fixture.issuingKey, serial: .random())
         #expect(certificate.subjectAlternativeDNSNames == ["localhost", "broker.example"])
         #expect(certificate.subjectAlternativeIPAddresses == ["127.0.0.1", "::1"])
-        try ChainVerifier.verify(certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsServer)
+        try ChainVerifier.verify(
+            certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsServer)
         #expect(throws: PKIError.self) {
-            try ChainVerifier.verify(certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsClient)
+            try ChainVerifier.verify(
+                certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsClient)
         }
-        let result = try runCommand("openssl", [
-            "verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", "localhost", "-verify_ip", "127.0.0.1",
-            "-CAfile", write(fixture.root.pem, "root.pem", in: folder.path),
-            "-untrusted", write(fixture.issuing.pem, "issuing.pem", in: folder.path),
-            write(certificate.pem, "server.pem", in: folder.path),
-        ])
+        let result = try runCommand(
+            "openssl",
+            [
+                "verify", "-x509_strict", "-purpose", "sslserver", "-verify_hostname", "localhost", "-verify_ip",
+                "127.0.0.1",
+                "-CAfile", write(fixture.root.pem, "root.pem", in: folder.path),
+                "-untrusted", write(fixture.issuing.pem, "issuing.pem", in: folder.path),
+                write(certificate.pem, "server.pem", in: folder.path),
+            ])
         #expect(result.status == 0, "\(result)")
     }
 
@@ -88,8 +95,9 @@ import Testing
             CertificateTemplate(commonName: "x", profile: .client, uris: ["urn:x,DNS:evil"], validitySeconds: 60),
         ] {
             #expect(throws: PKIError.self) {
-                try CertificateBuilder.issue(template, subjectKey: key.publicKey, issuer: fixture.issuing,
-                                             issuerKey: fixture.issuingKey, serial: .random())
+                try CertificateBuilder.issue(
+                    template, subjectKey: key.publicKey, issuer: fixture.issuing,
+                    issuerKey: fixture.issuingKey, serial: .random())
             }
         }
     }
@@ -113,11 +121,14 @@ import Testing
         let folder = try TemporaryDirectory()
         for (serial, word) in [("-5", "negative"), ("0", "serial number 0")] {
             let path = folder.file("foreign\(serial).pem")
-            let made = try runCommand("openssl", [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", folder.file("k\(serial).pem"), "-subj", "/CN=foreign", "-set_serial", serial, "-days", "1",
-                "-out", path,
-            ])
+            let made = try runCommand(
+                "openssl",
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", folder.file("k\(serial).pem"), "-subj", "/CN=foreign", "-set_serial", serial, "-days",
+                    "1",
+                    "-out", path,
+                ])
             #expect(made.status == 0, "\(made)")
             let certificate = try Certificate(pem: String(contentsOfFile: path, encoding: .utf8))
             let error = #expect(throws: PKIError.self) { try certificate.serialNumber }
@@ -130,7 +141,8 @@ import Testing
         for type in [KeyType.ed25519, .rsa(bits: 2048), .p384] {
             let fixture = try PKIFixture(keyType: type)
             let (_, certificate) = try fixture.device("dev-\(type.name)", keyType: type)
-            try ChainVerifier.verify(certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsClient)
+            try ChainVerifier.verify(
+                certificate, intermediates: [fixture.issuing], roots: [fixture.root], purpose: .tlsClient)
         }
     }
 
@@ -138,15 +150,17 @@ import Testing
         let fixture = try PKIFixture()
         let (_, certificate) = try fixture.device("old", validity: 60)
         let error = #expect(throws: PKIError.self) {
-            try ChainVerifier.verify(certificate, intermediates: [fixture.issuing], roots: [fixture.root],
-                                     at: Date().addingTimeInterval(3_600))
+            try ChainVerifier.verify(
+                certificate, intermediates: [fixture.issuing], roots: [fixture.root],
+                at: Date().addingTimeInterval(3_600))
         }
         #expect(error?.message.contains("expired") == true)
     }
 
     private func openSSLText(_ certificate: Certificate) throws -> String {
         let folder = try TemporaryDirectory()
-        let result = try runCommand("openssl", ["x509", "-noout", "-text", "-in", write(certificate.pem, "c.pem", in: folder.path)])
+        let result = try runCommand(
+            "openssl", ["x509", "-noout", "-text", "-in", write(certificate.pem, "c.pem", in: folder.path)])
         return result.standardOutput
     }
 

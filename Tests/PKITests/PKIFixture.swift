@@ -8,17 +8,21 @@ struct PKIFixture {
     let issuingKey: PrivateKey
     let issuing: Certificate
 
-    init(keyType: KeyType = .p256, rootValidity: Int64 = 10 * 31_536_000, issuingValidity: Int64 = 5 * 31_536_000,
-         now: Date = Date()) throws {
+    init(
+        keyType: KeyType = .p256, rootValidity: Int64 = 10 * 31_536_000, issuingValidity: Int64 = 5 * 31_536_000,
+        now: Date = Date()
+    ) throws {
         rootKey = try PrivateKey.generate(keyType)
         root = try CertificateBuilder.issue(
-            CertificateTemplate(commonName: "Test Root CA", organization: "Test", profile: .rootAuthority,
-                                validitySeconds: rootValidity),
+            CertificateTemplate(
+                commonName: "Test Root CA", organization: "Test", profile: .rootAuthority,
+                validitySeconds: rootValidity),
             subjectKey: rootKey.publicKey, issuer: nil, issuerKey: rootKey, serial: .random(), now: now)
         issuingKey = try PrivateKey.generate(keyType)
         issuing = try CertificateBuilder.issue(
-            CertificateTemplate(commonName: "Test Issuing CA", organization: "Test", profile: .issuingAuthority,
-                                validitySeconds: issuingValidity),
+            CertificateTemplate(
+                commonName: "Test Issuing CA", organization: "Test", profile: .issuingAuthority,
+                validitySeconds: issuingValidity),
             subjectKey: issuingKey.publicKey, issuer: root, issuerKey: rootKey, serial: .random(), now: now)
     }
 
@@ -28,7 +32,8 @@ struct PKIFixture {
     {
         let key = try PrivateKey.generate(keyType)
         let certificate = try CertificateBuilder.issue(
-            CertificateTemplate(commonName: id, profile: .client, uris: ["urn:fleet:device:\(id)"], validitySeconds: validity),
+            CertificateTemplate(
+                commonName: id, profile: .client, uris: ["urn:fleet:device:\(id)"], validitySeconds: validity),
             subjectKey: key.publicKey, issuer: issuing, issuerKey: issuingKey, serial: .random(), now: now)
         return (key, certificate)
     }

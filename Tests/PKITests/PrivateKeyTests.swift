@@ -41,7 +41,9 @@ import Testing
     }
 
     @Test func unreadableKeyErrorCarriesOpenSSLReasonNotKeyBytes() throws {
-        let error = #expect(throws: PKIError.self) { try PrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }
+        let error = #expect(throws: PKIError.self) {
+            try PrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        }
         #expect(error?.message.hasPrefix("cannot read the private key PEM") == true)
         #expect(error?.message.contains("AAAA") == false)
     }

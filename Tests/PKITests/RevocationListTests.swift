@@ -22,16 +22,19 @@ import Testing
 
         let reread = try RevocationList(pem: list.pem)
         #expect(reread.number == 7)
-        let text = try runCommand("openssl", ["crl", "-noout", "-text", "-in", write(list.pem, "crl.pem", in: folder.path)])
+        let text = try runCommand(
+            "openssl", ["crl", "-noout", "-text", "-in", write(list.pem, "crl.pem", in: folder.path)])
         #expect(text.standardOutput.contains("Version 2"))
         #expect(text.standardOutput.contains("Key Compromise"))
         #expect(text.standardOutput.contains("Authority Key Identifier"))
 
         #expect(throws: PKIError.self) {
-            try ChainVerifier.verify(revoked, intermediates: [fixture.issuing], roots: [fixture.root],
-                                     crls: [list, rootCRL(fixture)])
+            try ChainVerifier.verify(
+                revoked, intermediates: [fixture.issuing], roots: [fixture.root],
+                crls: [list, rootCRL(fixture)])
         }
-        try ChainVerifier.verify(good, intermediates: [fixture.issuing], roots: [fixture.root], crls: [list, rootCRL(fixture)])
+        try ChainVerifier.verify(
+            good, intermediates: [fixture.issuing], roots: [fixture.root], crls: [list, rootCRL(fixture)])
     }
 
     @Test func unspecifiedReasonLeavesTheReasonCodeOut() throws {
@@ -42,12 +45,14 @@ import Testing
             issuer: fixture.issuing, issuerKey: fixture.issuingKey, number: 1, thisUpdate: Date(),
             nextUpdate: Date().addingTimeInterval(3_600),
             entries: [RevocationList.Entry(serial: revoked.serialNumber, revokedAt: Date(), reason: .unspecified)])
-        let text = try runCommand("openssl", ["crl", "-noout", "-text", "-in", write(list.pem, "crl.pem", in: folder.path)])
+        let text = try runCommand(
+            "openssl", ["crl", "-noout", "-text", "-in", write(list.pem, "crl.pem", in: folder.path)])
         #expect(!text.standardOutput.contains("Reason Code"))
     }
 
     private func rootCRL(_ fixture: PKIFixture) throws -> RevocationList {
-        try RevocationList.build(issuer: fixture.root, issuerKey: fixture.rootKey, number: 1, thisUpdate: Date(),
-                                 nextUpdate: Date().addingTimeInterval(3_600), entries: [])
+        try RevocationList.build(
+            issuer: fixture.root, issuerKey: fixture.rootKey, number: 1, thisUpdate: Date(),
+            nextUpdate: Date().addingTimeInterval(3_600), entries: [])
     }
 }
