@@ -19,6 +19,12 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
         self.builtSubjectKey = subjectKey
     }
 
+    /// This certificate as OpenSSL's verifier needs it: itself when read from PEM or DER; for one built
+    /// here from a request, a copy re-read from its DER, so OpenSSL holds the decoded subject key.
+    func verifiable() throws(PKIError) -> Certificate {
+        builtSubjectKey == nil ? self : try Certificate(der: der)
+    }
+
     /// The subject's EVP_PKEY, decoded by OpenSSL or remembered from building.
     var subjectKeyHandle: OpaquePointer? {
         if let builtSubjectKey { return builtSubjectKey.handle }
@@ -145,7 +151,9 @@ public final class Certificate: @unchecked Sendable {  // the X509 is never muta
     /// True when `issuer`'s name and key identifiers match this certificate's issuer fields and
     /// `issuer`'s key verifies this certificate's signature.
     public func isIssued(by issuer: Certificate) -> Bool {
-        guard X509_check_issued(issuer.handle, handle) == X509_V_OK, let key = issuer.subjectKeyHandle else {
+        guard let issuer = try? issuer.verifiable(), let subject = try? verifiable(),
+              X509_check_issued(issuer.handle, subject.handle) == X509_V_OK, let key = issuer.subjectKeyHandle
+        else {
             ERR_clear_error()
             return false
         }

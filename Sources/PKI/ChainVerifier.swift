@@ -19,13 +19,16 @@ public enum ChainVerifier {
     }
 
     /// Throws unless `leaf` chains to one of `roots` through `intermediates` at `time`, is fit for
-    /// `purpose`, and (when `crls` is not empty) is revoked by none of them. Every certificate of the
-    /// chain must then be covered by a CRL.
+    /// `purpose`, and (when `crls` is not empty) is not revoked. The leaf must then be covered by a CRL
+    /// from `crls`; with `checkWholeChain` every certificate below the root must be.
     public static func verify(
         _ leaf: Certificate, intermediates: [Certificate] = [], roots: [Certificate],
-        crls: [RevocationList] = [], purpose: Purpose = .any, at time: Date? = nil
+        crls: [RevocationList] = [], checkWholeChain: Bool = false, purpose: Purpose = .any, at time: Date? = nil
     ) throws(PKIError) {
         ERR_clear_error()
+        let leaf = try leaf.verifiable()
+        let intermediates = try intermediates.map { certificate throws(PKIError) in try certificate.verifiable() }
+        let roots = try roots.map { certificate throws(PKIError) in try certificate.verifiable() }
         guard let store = X509_STORE_new() else { throw PKIError.openSSL("out of memory") }
         defer { X509_STORE_free(store) }
         for root in roots { X509_STORE_add_cert(store, root.handle) }
@@ -41,7 +44,8 @@ public enum ChainVerifier {
             throw PKIError.openSSL("cannot start chain verification")
         }
         var flags = UInt(X509_V_FLAG_X509_STRICT)
-        if !crls.isEmpty { flags |= UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) }
+        if !crls.isEmpty { flags |= UInt(X509_V_FLAG_CRL_CHECK) }
+        if !crls.isEmpty && checkWholeChain { flags |= UInt(X509_V_FLAG_CRL_CHECK_ALL) }
         X509_STORE_CTX_set_flags(context, flags)
         switch purpose {
         case .tlsClient: _ = X509_STORE_CTX_set_purpose(context, X509_PURPOSE_SSL_CLIENT)

@@ -75,6 +75,13 @@ import Testing
         let renewed = try authority.issueDeviceCertificate(deviceID: "dev-7", request: request)
         #expect(renewed.privateKey == nil)
         #expect(key.matches(renewed.certificate))
+        #expect(renewed.certificate.summary.keyType == "ed25519")
+        try ChainVerifier.verify(
+            renewed.certificate, intermediates: [authority.issuingCertificate], roots: [authority.rootCertificate],
+            crls: [authority.currentCRL()], purpose: .tlsClient)
+        try ChainVerifier.verify(
+            Certificate(pem: renewed.certificate.pem), intermediates: [authority.issuingCertificate],
+            roots: [authority.rootCertificate], purpose: .tlsClient)
 
         let device = try #require(try authority.device(id: "dev-7"))
         #expect(device.groups == ["lobby", "sensors"])
