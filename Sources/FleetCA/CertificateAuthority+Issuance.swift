@@ -9,9 +9,20 @@ struct PendingIssuance {
     let template: CertificateTemplate
     let publicKey: PublicKey
     let generatedKey: PrivateKey?
-    var certificate: Certificate
+    /// Set once signed; `insertCertificate` replaces it when a serial collides.
+    var signedCertificate: Certificate? = nil
     let groups: [String]
     let attributes: [String: String]
+
+    /// The signed certificate; asking before signing is a programming error reported as a failure.
+    var certificate: Certificate {
+        get throws {
+            guard let signedCertificate else {
+                throw FleetCAError(.failure, "the certificate for '\(subject)' was not signed")
+            }
+            return signedCertificate
+        }
+    }
 }
 
 extension CertificateAuthority {
@@ -59,7 +70,7 @@ extension CertificateAuthority {
         var start = 0
         while start < pending.count {
             let end = min(start + max(batchSize, 1), pending.count)
-            for index in start..<end { pending[index].certificate = try sign(pending[index], key: key, now: now) }
+            for index in start..<end { pending[index].signedCertificate = try sign(pending[index], key: key, now: now) }
             let chunk = try database.transaction { () throws -> [Result<IssuedCredential, FleetCAError>] in
                 var head = try audit.head()
                 var chunkResults: [Result<IssuedCredential, FleetCAError>] = []
@@ -88,7 +99,7 @@ extension CertificateAuthority {
                 id: deviceID, request: request, keyType: keyType,
                 validitySeconds: validitySeconds))
         let key = try issuingKey()
-        issuance.certificate = try sign(issuance, key: key, now: now)
+        issuance.signedCertificate = try sign(issuance, key: key, now: now)
         return try database.transaction {
             guard try database.queryOne("SELECT 1 FROM devices WHERE id = ?", [.text(deviceID)]) != nil else {
                 throw FleetCAError(.notFound, "no device '\(deviceID)' in the inventory; provision it first")
@@ -112,7 +123,7 @@ extension CertificateAuthority {
                 ], at: now, head: &head)
             try audit.storeHead(head)
             return IssuedCredential(
-                record: record, certificate: issuance.certificate, privateKey: issuance.generatedKey)
+                record: record, certificate: try issuance.certificate, privateKey: issuance.generatedKey)
         }
     }
 
@@ -141,9 +152,9 @@ extension CertificateAuthority {
             issuerURL: configuration.issuerURL, crlURL: configuration.crlURL)
         var issuance = PendingIssuance(
             kind: .server, subject: commonName, template: template, publicKey: key.publicKey,
-            generatedKey: key, certificate: try placeholder(), groups: [], attributes: [:])
+            generatedKey: key, groups: [], attributes: [:])
         let signer = try issuingKey()
-        do { issuance.certificate = try sign(issuance, key: signer, now: now) } catch let error as PKIError {
+        do { issuance.signedCertificate = try sign(issuance, key: signer, now: now) } catch let error as PKIError {
             throw FleetCAError.invalid(error.message)
         }
         return try database.transaction {
@@ -154,7 +165,7 @@ extension CertificateAuthority {
                     "serial": record.serial, "dns": hostNames.joined(separator: ","),
                     "ip": ipAddresses.joined(separator: ","),
                 ], at: now)
-            return IssuedCredential(record: record, certificate: issuance.certificate, privateKey: key)
+            return IssuedCredential(record: record, certificate: try issuance.certificate, privateKey: key)
         }
     }
 
@@ -173,9 +184,9 @@ extension CertificateAuthority {
             issuerURL: configuration.issuerURL, crlURL: configuration.crlURL)
         var issuance = PendingIssuance(
             kind: .service, subject: name, template: template, publicKey: publicKey,
-            generatedKey: generated, certificate: try placeholder(), groups: [], attributes: [:])
+            generatedKey: generated, groups: [], attributes: [:])
         let key = try issuingKey()
-        issuance.certificate = try sign(issuance, key: key, now: now)
+        issuance.signedCertificate = try sign(issuance, key: key, now: now)
         return try database.transaction {
             try markExpired(now: now)
             if try database.queryOne(
@@ -190,7 +201,7 @@ extension CertificateAuthority {
                 [.text(name), .integer(Int64(now.timeIntervalSince1970))])
             let record = try insertCertificate(&issuance, key: key, now: now)
             try audit.record(action: "service.add", subject: name, details: ["serial": record.serial], at: now)
-            return IssuedCredential(record: record, certificate: issuance.certificate, privateKey: generated)
+            return IssuedCredential(record: record, certificate: try issuance.certificate, privateKey: generated)
         }
     }
 
@@ -220,7 +231,7 @@ extension CertificateAuthority {
             issuerURL: configuration.issuerURL, crlURL: configuration.crlURL)
         return PendingIssuance(
             kind: .device, subject: enrollment.id, template: template, publicKey: publicKey,
-            generatedKey: generated, certificate: try placeholder(),
+            generatedKey: generated,
             groups: Array(Set(enrollment.groups)).sorted(), attributes: enrollment.attributes)
     }
 
@@ -291,7 +302,7 @@ extension CertificateAuthority {
                 "notAfter": String(Int64(record.notAfter.timeIntervalSince1970)),
             ], at: now, head: &head)
         return .success(
-            IssuedCredential(record: record, certificate: issuance.certificate, privateKey: issuance.generatedKey))
+            IssuedCredential(record: record, certificate: try issuance.certificate, privateKey: issuance.generatedKey))
     }
 
     /// Inserts the certificate row. A serial that collides with a stored one (the UNIQUE constraint) gets
@@ -299,7 +310,7 @@ extension CertificateAuthority {
     func insertCertificate(_ issuance: inout PendingIssuance, key: PrivateKey, now: Date) throws -> CertificateRecord {
         var attempts = 0
         while true {
-            let certificate = issuance.certificate
+            let certificate = try issuance.certificate
             let record = CertificateRecord(
                 serial: try certificate.serialNumber.hex, subjectKind: issuance.kind, subject: issuance.subject,
                 state: .active, notBefore: certificate.notBefore, notAfter: certificate.notAfter, issuedAt: now,
@@ -325,7 +336,7 @@ extension CertificateAuthority {
                 guard CertificateAuthority.isSerialCollision(error), attempts < 5 else { throw error }
             }
             attempts += 1
-            issuance.certificate = try sign(issuance, key: key, now: now)
+            issuance.signedCertificate = try sign(issuance, key: key, now: now)
         }
     }
 
@@ -351,7 +362,4 @@ extension CertificateAuthority {
             "UPDATE certificates SET state = 'expired' WHERE state IN ('active', 'superseded') AND not_after <= ?",
             [.integer(Int64(now.timeIntervalSince1970))])
     }
-
-    /// A stand-in until the real certificate is signed (kept so `PendingIssuance` needs no optional).
-    private func placeholder() throws -> Certificate { issuingCertificate }
 }
