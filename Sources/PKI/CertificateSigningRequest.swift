@@ -116,6 +116,13 @@ public final class CertificateSigningRequest: @unchecked Sendable {  // the X509
             throw PKIError.openSSL("the certificate signing request has no readable public key")
         }
         try PrivateKey.checkStrength(key, of: "the certificate signing request")
+        var digest: Int32 = 0
+        var algorithm: Int32 = 0
+        let signature = X509_REQ_get_signature_nid(handle)
+        if OBJ_find_sigid_algs(signature, &digest, &algorithm) == 1, [NID_md5, NID_md4, NID_sha1].contains(digest) {
+            throw PKIError("the certificate signing request is signed with \(String(cString: OBJ_nid2sn(signature))), "
+                + "a weak digest; sign it with SHA-256 or better")
+        }
         guard X509_REQ_verify(handle, key) == 1 else {
             throw PKIError.openSSL("the certificate signing request's signature does not verify (was it altered?)")
         }

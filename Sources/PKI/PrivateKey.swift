@@ -124,6 +124,18 @@ public final class PrivateKey: @unchecked Sendable {  // the EVP_PKEY is never m
             guard bits >= 2048 else {
                 throw PKIError("\(what) has an RSA key of \(bits) bits; the minimum accepted is 2048")
             }
+            var exponent: OpaquePointer?
+            guard EVP_PKEY_get_bn_param(key, "e", &exponent) == 1, let exponent else {
+                throw PKIError.openSSL("\(what) has an RSA key whose public exponent cannot be read")
+            }
+            defer { BN_free(exponent) }
+            guard BN_is_odd(exponent) == 1, BN_num_bits(exponent) > 16 else {
+                let text = BN_bn2dec(exponent).map { pointer in
+                    defer { fleet_OPENSSL_free(pointer) }
+                    return String(cString: pointer)
+                } ?? "?"
+                throw PKIError("\(what) has an RSA key with public exponent \(text); at least 65537 is required")
+            }
         case EVP_PKEY_EC:
             let group = groupName(key) ?? "an unnamed curve"
             guard ["prime256v1", "secp384r1", "secp521r1"].contains(group) else {

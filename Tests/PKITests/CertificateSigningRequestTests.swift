@@ -57,4 +57,25 @@ import Testing
         let error = #expect(throws: PKIError.self) { try CertificateSigningRequest(pem: "not a request") }
         #expect(error?.message.hasPrefix("cannot read the certificate signing request PEM") == true)
     }
+
+    @Test func smallRSAExponentAndSHA1SignatureAreRefused() throws {
+        let folder = try TemporaryDirectory()
+        let exponent3 = try runCommand("openssl", [
+            "req", "-new", "-newkey", "rsa:2048", "-pkeyopt", "rsa_keygen_pubexp:3", "-nodes", "-keyout",
+            folder.file("k3.pem"), "-subj", "/CN=e3", "-out", folder.file("e3.pem"),
+        ])
+        #expect(exponent3.status == 0, "\(exponent3)")
+        let smallExponent = try CertificateSigningRequest(pem: String(contentsOfFile: folder.file("e3.pem"), encoding: .utf8))
+        let exponentError = #expect(throws: PKIError.self) { try smallExponent.validate() }
+        #expect(exponentError?.message.contains("public exponent 3") == true)
+
+        let sha1 = try runCommand("openssl", [
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha1", "-nodes", "-keyout",
+            folder.file("k1.pem"), "-subj", "/CN=sha1", "-out", folder.file("sha1.pem"),
+        ])
+        #expect(sha1.status == 0, "\(sha1)")
+        let weakDigest = try CertificateSigningRequest(pem: String(contentsOfFile: folder.file("sha1.pem"), encoding: .utf8))
+        let digestError = #expect(throws: PKIError.self) { try weakDigest.validate() }
+        #expect(digestError?.message.contains("weak digest") == true)
+    }
 }
