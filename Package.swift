@@ -37,6 +37,8 @@ let package = Package(
             dependencies: ["ArgumentParsing", "FleetCA", "AccessPolicy", "Provisioning", "TelemetryIngest", "PKI", "Store", "MQTT"]
         ),
         .executableTarget(name: "fleet-agent", dependencies: ["ArgumentParsing", "TelemetryAgent", "PKI", "MQTT"]),
+        // The issuance benchmark behind scripts/bench-issuance.sh (make bench).
+        .executableTarget(name: "fleet-bench-issuance", dependencies: ["FleetCA", "PKI"]),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["PKI"], path: "Tests/TestSupport"),

@@ -3,6 +3,10 @@ import ArgumentParsing
 /// The list of `fleetctl`'s top-level commands; each group adds its entry here.
 enum FleetctlCommands {
     static var all: [Command] {
-        []
+        [
+            // The certificate authority (CACommands.swift and neighbours).
+            caCommand, provisionCommand, rotateCommand, revokeCommand, listCommand, showCommand, crlCommand,
+            auditCommand, serviceCommand,
+        ]
     }
 }

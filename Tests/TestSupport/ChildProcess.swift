@@ -46,7 +46,8 @@ public func runCommand(
 public func resolveExecutable(_ name: String) -> String {
     if name.contains("/") { return name }
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-    for folder in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
+    // `.map(String.init)` matters: without it the `+` picks an overload that splits into characters.
+    for folder in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
         let candidate = "\(folder)/\(name)"
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
