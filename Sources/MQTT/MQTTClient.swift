@@ -132,6 +132,12 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         }
     }
 
+    /// True once the connection is over (or the attempt failed): nothing more will arrive on this client.
+    public var hasEnded: Bool {
+        let (ended, connack) = gate.withLock { ($0.ended, $0.connack) }
+        return ended || connack?.isFailure == true || (connack == nil && mosquitto_socket(handle) < 0)
+    }
+
     /// True between a successful CONNACK and the end of the connection.
     public var isConnected: Bool { gate.withLock { $0.connack.map { !$0.isFailure } == true && !$0.ended } }
 
