@@ -64,6 +64,8 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         try check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil),
                   "loading TLS files (CA '\(tls.caFile)', certificate '\(tls.certificateFile)', key '\(tls.keyFile)')")
         try check(mosquitto_tls_opts_set(handle, 1, "tlsv1.2", nil), "setting TLS options")
+        // libmosquitto's own reconnect would resend behind the owner's back: push it an hour away.
+        try check(mosquitto_reconnect_delay_set(handle, 3600, 3600, false), "setting the reconnect delay")
         if let will = options.will {
             let properties = try PropertyList.forMessage(will)
             let status = will.payload.withUnsafeBytes { buffer in
@@ -75,34 +77,40 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         }
     }
 
-    /// Starts the network thread and the connection. Returns once the attempt is under way; the outcome
-    /// arrives as a `connected` or `disconnected` event (see also `waitForConnack`).
+    /// Opens the connection: the TCP and TLS handshakes and the CONNECT happen in this call (it blocks
+    /// for them), then the network thread starts and the CONNACK arrives as a `connected` event (see also
+    /// `waitForConnack`). Callers that must not block run it on a thread of their own.
     ///
-    /// With a session expiry the CONNECT needs properties, which libmosquitto only sends from its
-    /// blocking connect: then the TCP and TLS handshakes happen in this call, before the thread starts.
+    /// Why not `connect_async` after `loop_start`: with libmosquitto 2.0.11 over TLS, an asynchronous
+    /// connection to a port nobody listens on ended in a keepalive error, after which the network thread's
+    /// own reconnect sat in a blocking TLS write and could not be stopped. A blocking connect fails at
+    /// once and leaves no thread behind; the network thread only starts on an open connection.
     public func connect() throws(MQTTError) {
         let target = "\(options.host):\(options.port)"
+        let properties = PropertyList()
         if let expiry = options.sessionExpiry {
-            let properties = PropertyList()
             try properties.addInt32(MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry)
-            let status = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port),
-                                                   Int32(options.keepalive), nil, properties.head)
-            try check(status, "connecting to \(target)")
-            try startLoop()
-            return
         }
-        // loop_start before connect_async: the other order can stop libmosquitto reconnecting (#1903).
-        try startLoop()
-        let status = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepalive))
+        let status = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepalive),
+                                               nil, properties.head)
         guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
-            disconnect()
+            gate.withLock {
+                $0.ended = true
+                $0.endCode = Int(status)
+            }
             throw .mosquitto(status, "connecting to \(target)")
         }
+        try startLoop()
     }
 
     private func startLoop() throws(MQTTError) {
-        try check(mosquitto_loop_start(handle), "starting the network thread")
-        gate.withLock { $0.loopRunning = true }
+        try gate.withLock { state throws(MQTTError) in
+            guard !state.closing else {
+                throw MQTTError(code: Int32(MOSQ_ERR_NO_CONN.rawValue), message: "the client was closed while connecting")
+            }
+            try check(mosquitto_loop_start(handle), "starting the network thread")
+            state.loopRunning = true
+        }
     }
 
     /// Waits up to `timeout` seconds for the CONNACK. Returns its reason; throws when the connection
@@ -177,13 +185,16 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
     /// Sends DISCONNECT (the will is then not published) and stops the network thread. Idempotent.
     /// `reason` 0x04 ("disconnect with will message") asks the broker to publish the will anyway.
     public func disconnect(reason: Int = 0) {
-        let running = gate.withLock { state -> Bool in
+        let (running, live) = gate.withLock { state -> (Bool, Bool) in
             state.closing = true
             defer { state.loopRunning = false }
-            return state.loopRunning
+            return (state.loopRunning, state.connack.map { !$0.isFailure } == true && !state.ended)
         }
         _ = mosquitto_disconnect_v5(handle, Int32(reason), nil)
-        if running { _ = mosquitto_loop_stop(handle, false) }
+        // A live connection ends with DISCONNECT and the thread returns by itself. Otherwise the thread may be
+        // inside libmosquitto's own reconnect cycle, which a state change does not always stop: cancel it
+        // (it waits in select or connect, both cancellation points).
+        if running { _ = mosquitto_loop_stop(handle, !live) }
     }
 
     private func check(_ status: Int32, _ action: String) throws(MQTTError) {

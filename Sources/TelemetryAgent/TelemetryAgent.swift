@@ -34,6 +34,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private struct Shared {
         var submissions: [Submission] = []
         var events: [(generation: Int, event: MQTTEvent)] = []
+        var connectFailures: [(generation: Int, message: String)] = []
         var stopping = false
         var started = false
         var credentials: TLSCredentials?
@@ -194,15 +195,21 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         var drainDeadline: Double?
         var nextStatus = 0.0
         while true {
-            let (submissions, events, stopping) = shared.withLock { state in
+            let (submissions, events, failures, stopping) = shared.withLock { state in
                 defer {
                     state.submissions.removeAll()
                     state.events.removeAll()
+                    state.connectFailures.removeAll()
                 }
-                return (state.submissions, state.events, state.stopping)
+                return (state.submissions, state.events, state.connectFailures, state.stopping)
             }
             for (eventGeneration, event) in events { handle(event, from: eventGeneration) }
-            let changed = commit(submissions)
+            for failure in failures where failure.generation == generation && client != nil && !connected {
+                lastError = failure.message
+                log("connect failed error=\(failure.message)")
+                closeConnection(retry: true)
+            }
+            commit(submissions)
 
             let now = monotonicSeconds()
             if stopping && drainDeadline == nil {
@@ -210,7 +217,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 log("agent stopping inflight=\(inflight.count)")
             }
             if let deadline = drainDeadline, inflight.isEmpty || now >= deadline || !connected {
-                if !delivered.isEmpty || !rejected.isEmpty { _ = commit([]) }
+                commit([])
                 shutDown()
                 return
             }
@@ -222,7 +229,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 nextHeartbeat = now + configuration.heartbeat
                 publishStatus()
                 writeMetrics()
-            } else if changed || now >= nextStatus {
+            } else if now >= nextStatus {
                 nextStatus = now + 1
                 refreshStatus()
             }
@@ -231,8 +238,8 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     }
 
     /// Commits submissions and settled acknowledgements in one transaction; signals the producers.
-    private func commit(_ submissions: [Submission]) -> Bool {
-        guard !submissions.isEmpty || !delivered.isEmpty || !rejected.isEmpty else { return false }
+    private func commit(_ submissions: [Submission]) {
+        guard !submissions.isEmpty || !delivered.isEmpty || !rejected.isEmpty else { return }
         let records = submissions.flatMap(\.records)
         var outcomes: [AppendOutcome]
         do {
@@ -245,13 +252,14 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             lastError = error.message
             outcomes = records.map { _ in .refused(error.message) }
         }
+        // Producers that look at the status after their submit returns must see their records in it.
+        refreshStatus()
         var offset = 0
         for submission in submissions {
             submission.outcomes = Array(outcomes[offset..<(offset + submission.records.count)])
             offset += submission.records.count
             submission.done.signal()
         }
-        return true
     }
 
     private func handle(_ event: MQTTEvent, from eventGeneration: Int) {
@@ -345,7 +353,18 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             self.client = client
             shared.withLock { $0.client = client }
             connectDeadline = now + configuration.delivery.connectTimeout
-            try client.connect()
+            // The handshakes block; they run on a thread of their own so that submissions keep being
+            // committed meanwhile. A late success on an abandoned client finds it closed and stops.
+            startThread { [weak self] in
+                do {
+                    try client.connect()
+                } catch {
+                    guard let self else { return }
+                    let message = (error as? MQTTError)?.message ?? "\(error)"
+                    self.shared.withLock { $0.connectFailures.append((thisGeneration, message)) }
+                    self.wake.signal()
+                }
+            }
         } catch {
             lastError = error.message
             log("connect failed error=\(error.message)")

@@ -131,3 +131,9 @@ struct DeviceBundle {
 func records(_ count: Int, stream: String = "host", start: Int = 0) -> [IncomingRecord] {
     (start..<(start + count)).map { IncomingRecord(stream: stream, payload: Array("{\"n\":\($0)}".utf8)) }
 }
+
+/// The path of a system tool, looked up in the usual folders first (the test runner's PATH may be bare).
+func installedTool(_ name: String) -> String {
+    ["/usr/bin/", "/usr/sbin/", "/usr/local/bin/"].map { $0 + name }
+        .first { FileManager.default.isExecutableFile(atPath: $0) } ?? resolveExecutable(name)
+}
