@@ -1,0 +1,199 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The agent's configuration, read from the bundle's `agent.json`.
+///
+/// Paths in the file are relative to the file's own folder and are absolute here. Every key but
+/// `device`, `broker.host`, `broker.port` and `tls` has a default; an unknown key is an error naming it.
+public struct AgentConfiguration: Sendable {
+    public var device: String
+    public var broker: Broker
+    public var tls: TLSFilesConfiguration
+    public var buffer: BufferConfiguration
+    /// Seconds between status messages.
+    public var heartbeat: Double
+    public var streams: [StreamConfiguration]
+    public var collector: CollectorConfiguration
+    /// The Unix socket producers write to; nil disables it.
+    public var socket: String?
+    public var delivery: DeliveryConfiguration
+    /// Where Prometheus text metrics are written (for node_exporter's textfile collector); nil for none.
+    public var metricsFile: String?
+
+    /// The broker's address and the MQTT keepalive.
+    public struct Broker: Sendable {
+        public var host: String
+        public var port: Int
+        public var keepalive: Int
+    }
+
+    /// The device's TLS files. `chain` (the issuing CA) is sent after `cert` during the handshake.
+    public struct TLSFilesConfiguration: Sendable {
+        public var ca: String
+        public var chain: String?
+        public var cert: String
+        public var key: String
+
+        public init(ca: String, chain: String?, cert: String, key: String) {
+            self.ca = ca
+            self.chain = chain
+            self.cert = cert
+            self.key = key
+        }
+    }
+
+    /// The on-disk buffer and its limits.
+    public struct BufferConfiguration: Sendable {
+        public var path: String
+        /// At most this many records are held; a new one evicts or is refused.
+        public var maxRows: Int
+        /// At most this many payload bytes are held.
+        public var maxBytes: Int
+        public var durability: Durability
+    }
+
+    /// How durable an acknowledged record is.
+    public enum Durability: String, Sendable {
+        /// It survives the agent being killed (SQLite WAL, synchronous=NORMAL: no fsync per commit).
+        /// A power cut may lose the last commits.
+        case process
+        /// It survives a power cut: every commit is fsynced (synchronous=FULL). Costs one fsync per
+        /// group commit; concurrent producers share it.
+        case power
+    }
+
+    /// The built-in collector of host readings from /proc.
+    public struct CollectorConfiguration: Sendable {
+        public var enabled: Bool
+        public var stream: String
+        public var interval: Double
+    }
+
+    /// Delivery tuning.
+    public struct DeliveryConfiguration: Sendable {
+        /// Records handed to libmosquitto at once; the rest waits in SQLite.
+        public var window: Int
+        /// How long SIGTERM waits for in-flight records to be acknowledged.
+        public var drainTimeout: Double
+        /// First and largest reconnect delay (full jitter: a random delay up to the current bound).
+        public var reconnectMinimum: Double
+        public var reconnectMaximum: Double
+        /// How long a connection attempt may take to get its CONNACK.
+        public var connectTimeout: Double
+    }
+
+    /// The stream called `name`.
+    public func stream(_ name: String) -> StreamConfiguration? { streams.first { $0.name == name } }
+
+    /// Reads and checks `path`.
+    public static func load(path: String) throws(AgentError) -> AgentConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AgentError("cannot read the agent configuration '\(path)'")
+        }
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        return try parse(data, folder: folder, source: path)
+    }
+
+    /// Parses a configuration whose relative paths are relative to `folder`.
+    public static func parse(_ data: Data, folder: String, source: String = "agent.json") throws(AgentError)
+        -> AgentConfiguration
+    {
+        let object: JSONObject
+        do {
+            object = try JSONObject(JSONDecoder().decode(JSONValue.self, from: data), path: "")
+        } catch let error as AgentError {
+            throw AgentError("\(source): \(error.message)")
+        } catch {
+            throw AgentError("\(source) is not valid JSON: \(error)")
+        }
+        do {
+            return try ConfigurationReader(folder: folder).read(object)
+        } catch {
+            throw AgentError("\(source): \(error.message)")
+        }
+    }
+}
+
+/// One telemetry stream: where its records go and how they are treated.
+public struct StreamConfiguration: Sendable, Equatable {
+    public var name: String
+    public var topic: String
+    public var qos: Int
+    public var priority: Priority
+    /// Seconds a record may wait before it expires.
+    public var ttl: Double
+
+    public init(name: String, topic: String, qos: Int, priority: Priority, ttl: Double) {
+        self.name = name
+        self.topic = topic
+        self.qos = qos
+        self.priority = priority
+        self.ttl = ttl
+    }
+}
+
+/// Which records go first when the buffer is full: bulk, then normal, then critical.
+public enum Priority: String, Sendable, CaseIterable, Comparable {
+    case bulk, normal, critical
+
+    /// The order of eviction: lower goes first.
+    public var rank: Int {
+        switch self {
+        case .bulk: 0
+        case .normal: 1
+        case .critical: 2
+        }
+    }
+
+    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rank < rhs.rank }
+
+    init?(rank: Int) {
+        guard let found = Priority.allCases.first(where: { $0.rank == rank }) else { return nil }
+        self = found
+    }
+}
+
+/// Checks identifiers as the fleet's conventions define them (device ids, stream names).
+enum Identifier {
+    static func isValid(_ text: String) -> Bool {
+        guard (1...64).contains(text.utf8.count), !text.contains("..") else { return false }
+        let allowed = text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+        }
+        guard allowed, let first = text.unicodeScalars.first else { return false }
+        return first.properties.isAlphabetic || ("0"..."9").contains(first)
+    }
+}
+
+/// Durations as written in agent.json: `250ms`, `90s`, `15m`, `12h`, `7d`, `1w`, `1y`, or several joined
+/// (`1h30m`).
+enum DurationValue {
+    static func seconds(_ text: String) -> Double? {
+        if text.hasSuffix("ms"), let number = Int(text.dropLast(2)), number > 0 { return Double(number) / 1000 }
+        var total = 0.0
+        var digits = ""
+        for character in text {
+            if character.isASCII, character.isNumber {
+                digits.append(character)
+                continue
+            }
+            let unit: Double
+            switch character {
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3_600
+            case "d": unit = 86_400
+            case "w": unit = 604_800
+            case "y": unit = 31_536_000
+            default: return nil
+            }
+            guard let number = Int(digits) else { return nil }
+            total += Double(number) * unit
+            digits = ""
+        }
+        return digits.isEmpty && total > 0 ? total : nil
+    }
+}

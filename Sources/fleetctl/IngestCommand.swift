@@ -1,0 +1,106 @@
+import ArgumentParsing
+import MQTT
+import TelemetryIngest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fleetctl ingest`: the reference consumer, and `fleetctl ingest report`.
+enum IngestCommand {
+    static let command = Command(
+        name: "ingest",
+        summary: "receive telemetry into SQLite to prove delivery; 'ingest report' summarises it",
+        help: """
+            Usage: fleetctl ingest --db FILE --broker HOST:PORT --cert FILE --key FILE --ca FILE
+                                   [--client-id ID] [--stream NAME:QOS]... [--session-expiry DURATION]
+                   fleetctl ingest report --db FILE [--json]
+
+            Connects with a service certificate (--cert holds the certificate followed by its issuing CA),
+            keeps a persistent session (clean start off; session expiry default 1d), subscribes to
+            fleet/+/telemetry/NAME at each given stream's QoS (default: fleet/+/telemetry/# at QoS 2), and
+            stores each message keyed by (device, boot epoch, sequence): duplicates are dropped and counted.
+            Runs until SIGTERM or SIGINT. --client-id defaults to 'ingest'; with use_username_as_clientid the
+            broker uses the certificate's CN.
+
+            The broker must not drop messages for a slow consumer: set max_queued_messages 0 (or a bound
+            above any backlog) in mosquitto.conf, since the default 1000 drops QoS 1/2 messages silently.
+
+            'report' prints per device: received, duplicates dropped, and missing sequence ranges.
+            """,
+        run: run)
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        if let word = arguments.nextPositional() {
+            guard word == "report" else { throw UsageError("unknown ingest command '\(word)'; see 'fleetctl ingest --help'") }
+            return try report(&arguments)
+        }
+        guard let database = try arguments.option("--db") else { throw UsageError("missing --db FILE") }
+        guard let broker = try arguments.option("--broker") else { throw UsageError("missing --broker HOST:PORT") }
+        guard let colon = broker.lastIndex(of: ":"), let port = Int(broker[broker.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { throw UsageError("'\(broker)' is not HOST:PORT") }
+        guard let cert = try arguments.option("--cert") else { throw UsageError("missing --cert FILE") }
+        guard let key = try arguments.option("--key") else { throw UsageError("missing --key FILE") }
+        guard let ca = try arguments.option("--ca") else { throw UsageError("missing --ca FILE") }
+        let clientID = try arguments.option("--client-id") ?? "ingest"
+        let expiry = try arguments.option("--session-expiry") { DurationText.seconds($0) } ?? 86_400
+        var subscriptions: [(filter: String, qos: Int)] = []
+        for text in try arguments.options("--stream") {
+            let parts = text.split(separator: ":")
+            guard parts.count == 2, let qos = Int(parts[1]), (0...2).contains(qos), !parts[0].contains("/"),
+                !parts[0].contains("+"), !parts[0].contains("#")
+            else { throw UsageError("'\(text)' is not NAME:QOS (QOS 0, 1 or 2)") }
+            subscriptions.append(("fleet/+/telemetry/\(parts[0])", qos))
+        }
+        try arguments.finish()
+
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let options = TelemetryIngest.Options(
+            host: String(broker[..<colon]), port: port, clientID: clientID,
+            credentials: TLSCredentials(caFile: ca, certificateFile: cert, keyFile: key),
+            subscriptions: subscriptions.isEmpty ? [("fleet/+/telemetry/#", 2)] : subscriptions,
+            sessionExpiry: UInt32(clamping: expiry))
+        let ingest = try TelemetryIngest(options: options, databasePath: database) {
+            writeStandardError("fleetctl: \($0)\n")
+        }
+        ingest.start()
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        ingest.stop()
+        let counts = ingest.counts
+        writeStandardError("fleetctl: ingest stopped stored=\(counts.stored) duplicates=\(counts.duplicates)\n")
+        return 0
+    }
+
+    static func report(_ arguments: inout Arguments) throws -> Int32 {
+        guard let database = try arguments.option("--db") else { throw UsageError("missing --db FILE") }
+        let json = arguments.flag("--json")
+        try arguments.finish()
+        let reports = try IngestStore(path: database).report()
+        if json {
+            let items = reports.map { report in
+                let missing = report.missing.map { "[\($0.lowerBound),\($0.upperBound)]" }.joined(separator: ",")
+                return "{\"device\":\"\(report.device)\",\"received\":\(report.received),"
+                    + "\"duplicates\":\(report.duplicates),\"unkeyed\":\(report.unkeyed),\"epochs\":\(report.epochs),"
+                    + "\"firstSeq\":\(report.firstSequence.map(String.init) ?? "null"),"
+                    + "\"lastSeq\":\(report.lastSequence.map(String.init) ?? "null"),"
+                    + "\"missingCount\":\(report.missingCount),\"missing\":[\(missing)]}"
+            }
+            print("[" + items.joined(separator: ",") + "]")
+            return 0
+        }
+        print("device\treceived\tduplicates\tmissing\tranges")
+        for report in reports {
+            let ranges = report.missing.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
+            print("\(report.device)\t\(report.received)\t\(report.duplicates)\t\(report.missingCount)\t"
+                  + (ranges.isEmpty ? "-" : ranges.joined(separator: ",")))
+        }
+        return 0
+    }
+}
