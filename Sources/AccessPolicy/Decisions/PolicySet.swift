@@ -64,6 +64,13 @@ public struct PolicySet: Sendable {
             files: sources.map(\.file))
     }
 
+    /// `$SYS` or `$share` when `topic` starts with it: Mosquitto refuses every client publish there
+    /// (MQTT reserves `$SYS` for the server; `$share` only prefixes shared subscriptions).
+    public static func brokerReservedRoot(ofTopic topic: String) -> String? {
+        for root in ["$SYS", "$share"] where topic == root || topic.hasPrefix(root + "/") { return root }
+        return nil
+    }
+
     /// Every filter each rule gives `principal`, in rule order; empty for a revoked principal.
     public func grants(for principal: Principal) -> [Grant] {
         guard !principal.revoked else { return [] }
@@ -87,6 +94,10 @@ public struct PolicySet: Sendable {
         }
         if principal.revoked {
             return Decision(allowed: false, rule: nil, reason: "\(principal.kind.rawValue) '\(principal.id)' is revoked")
+        }
+        if action == .publish, let reserved = PolicySet.brokerReservedRoot(ofTopic: topic) {
+            return Decision(allowed: false, rule: nil,
+                reason: "topics under '\(reserved)' are written by the broker only; no client may publish there")
         }
         let relevant = grants(for: principal).filter { $0.action == action }
         let denies = relevant.filter { $0.effect == .deny }

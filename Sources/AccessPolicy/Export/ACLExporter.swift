@@ -28,6 +28,12 @@ public struct ACLExporter: Sendable {
 
     /// Writes the ACL for `format`, or throws the reason the format cannot express the policies.
     public func export(_ format: ACLFormat) throws(PolicyError) -> ACLExport {
+        for rule in policies.rules where rule.effect == .allow && rule.action == .publish {
+            if case .literal(let first)? = rule.template.levels.first,
+                let root = PolicySet.brokerReservedRoot(ofTopic: first) {
+                throw PolicyError("\(rule) would be an inert rule: brokers refuse client publishes under '\(root)'")
+            }
+        }
         switch format {
         case .mosquitto: return try MosquittoACLWriter(exporter: self).write()
         case .mosquittoDynsec: return try DynsecWriter(exporter: self).write()

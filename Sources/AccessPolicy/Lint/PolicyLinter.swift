@@ -40,6 +40,11 @@ public enum PolicyLinter {
                     + "('\(rule.template.text)')")
             }
             let wide = rule.template.widened()
+            if rule.action == .publish, rule.effect == .allow, case .literal(let first)? = rule.template.levels.first,
+                let root = PolicySet.brokerReservedRoot(ofTopic: first) {
+                add(.error, "allow publish '\(rule.template.text)' can never match: the broker refuses client "
+                    + "publishes under '\(root)'")
+            }
             if wide.hasEmptyLevels {
                 add(.warning, "topic '\(rule.template.text)' has an empty level ('//', or a leading or trailing '/'); "
                     + "it matches only topics with that same empty level")
