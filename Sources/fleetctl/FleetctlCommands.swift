@@ -7,6 +7,8 @@ enum FleetctlCommands {
             // The certificate authority (CACommands.swift and neighbours).
             caCommand, provisionCommand, rotateCommand, revokeCommand, listCommand, showCommand, crlCommand,
             auditCommand, serviceCommand,
+            // Policies and broker ACLs (ACLCommand.swift).
+            ACLCommand.command,
             // The reference consumer (IngestCommand.swift).
             IngestCommand.command,
         ]

@@ -1,1 +1,0 @@
-// The AccessPolicy module; see DESIGN.md for its place in the layers.

@@ -1,0 +1,75 @@
+/// Someone the broker lets in: a device or a named back-end service, as the CA inventory knows it.
+///
+/// fleetctl builds these from the inventory; AccessPolicy never reads the inventory itself. Every name
+/// (id, groups, attribute names and values) uses the fleet's id charset, so none can hold `/`, `+`, `#`,
+/// `$`, NUL, whitespace or `..`; that is what makes `%u` patterns and `{attr.NAME}` templates safe.
+public struct Principal: Sendable, Hashable, Codable {
+    /// Whether the principal is a device or a back-end service.
+    public enum Kind: String, Sendable, Codable, Hashable {
+        case device, service
+    }
+
+    public let id: String
+    public let kind: Kind
+    /// Group names, sorted and without duplicates.
+    public let groups: [String]
+    public let attributes: [String: String]
+    /// A revoked principal gets no rights at all, in decisions and in every export.
+    public let revoked: Bool
+
+    /// Validates every name and builds the principal.
+    public init(
+        id: String, kind: Kind, groups: [String] = [], attributes: [String: String] = [:], revoked: Bool = false
+    ) throws(PolicyError) {
+        try Principal.validateName(id, what: "\(kind.rawValue) id")
+        for group in groups { try Principal.validateName(group, what: "group name") }
+        for (name, value) in attributes {
+            try Principal.validateName(name, what: "attribute name")
+            try Principal.validateName(value, what: "value of attribute '\(name)'")
+        }
+        self.id = id
+        self.kind = kind
+        self.groups = Array(Set(groups)).sorted()
+        self.attributes = attributes
+        self.revoked = revoked
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, kind, groups, attributes, revoked }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            id: container.decode(String.self, forKey: .id),
+            kind: container.decodeIfPresent(Kind.self, forKey: .kind) ?? .device,
+            groups: container.decodeIfPresent([String].self, forKey: .groups) ?? [],
+            attributes: container.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:],
+            revoked: container.decodeIfPresent(Bool.self, forKey: .revoked) ?? false)
+    }
+
+    /// Refuses a name outside the fleet's charset: 1-64 of `A-Z a-z 0-9 . _ -`, starting with a letter or
+    /// digit, never `..`. The error names the value and the first bad character.
+    public static func validateName(_ name: String, what: String) throws(PolicyError) {
+        guard !name.isEmpty else { throw PolicyError("\(what) is empty") }
+        guard name.utf8.count <= 64 else { throw PolicyError("\(what) '\(name)' is longer than 64 characters") }
+        for scalar in name.unicodeScalars where !isAllowed(scalar) {
+            let shown = scalar.value < 0x21 || scalar.value > 0x7e ? "U+\(String(scalar.value, radix: 16))" : "'\(scalar)'"
+            throw PolicyError("\(what) '\(printable(name))' may not contain \(shown)")
+        }
+        guard let first = name.unicodeScalars.first, isAlphanumeric(first) else {
+            throw PolicyError("\(what) '\(name)' must start with a letter or digit")
+        }
+        guard !name.contains("..") else { throw PolicyError("\(what) '\(name)' may not contain '..'") }
+    }
+
+    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+
+    private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        isAlphanumeric(scalar) || scalar == "." || scalar == "_" || scalar == "-"
+    }
+
+    private static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
+    }
+}
