@@ -20,6 +20,7 @@ let package = Package(
 
         // Lower layers.
         .target(name: "ArgumentParsing"),
+        .target(name: "AtomicFiles"),
         .target(name: "PKI", dependencies: ["COpenSSL", "CShim"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShim"]),
@@ -27,7 +28,9 @@ let package = Package(
         // Domain layers.
         .target(name: "FleetCA", dependencies: ["PKI", "Store"]),
         .target(name: "AccessPolicy", dependencies: ["CYAML"]),
-        .target(name: "Provisioning", dependencies: ["FleetCA", "AccessPolicy", "PKI", "Store", "MQTT"]),
+        .target(
+            name: "Provisioning", dependencies: ["FleetCA", "AccessPolicy", "AtomicFiles", "PKI", "Store", "MQTT"]
+        ),
         .target(name: "TelemetryAgent", dependencies: ["PKI", "Store", "MQTT"]),
         .target(name: "TelemetryIngest", dependencies: ["Store", "MQTT"]),
 

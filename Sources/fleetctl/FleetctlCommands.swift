@@ -9,6 +9,8 @@ enum FleetctlCommands {
             auditCommand, serviceCommand,
             // Policies and broker ACLs (ACLCommand.swift).
             ACLCommand.command,
+            // Broker configuration and sync (BrokerCommand.swift).
+            brokerCommand,
             // The reference consumer (IngestCommand.swift).
             IngestCommand.command,
         ]
