@@ -47,6 +47,20 @@ import Testing
         #expect(try ca.verifyClient(ca.file("b1/cert.pem")).status == 0)
     }
 
+    @Test func rootKeyCanBeKeptOutsideTheCAHome() throws {
+        let offline = try TemporaryDirectory()
+        let ca = try CATestHome(["--root-key-out", offline.file("root.key")])
+        #expect(!FileManager.default.fileExists(atPath: ca.home + "/root/root.key"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: offline.file("root.key"))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let matches = try runCommand("openssl", ["x509", "-in", ca.rootPath, "-noout", "-pubkey"]).standardOutput
+            == runCommand("openssl", ["pkey", "-in", offline.file("root.key"), "-pubout"]).standardOutput
+        #expect(matches)
+        let provisioned = try ca.fleetctl(["provision", "off-1", "--generate-key", "--out", ca.file("b")])
+        #expect(provisioned.status == 0, "\(provisioned)")
+        #expect(try ca.verifyClient(ca.file("b/cert.pem")).status == 0)
+    }
+
     @Test func everyCommandAnswersHelp() throws {
         let ca = try CATestHome()
         let commands = [
