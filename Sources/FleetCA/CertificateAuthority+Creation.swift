@@ -71,8 +71,8 @@ extension CertificateAuthority {
         try SecureFile.makeFolder(home.rootFolder, mode: 0o700)
         try SecureFile.makeFolder(home.issuingFolder, mode: 0o700)
         // The root key is needed again only to re-issue the intermediate; it can live offline.
-        try SecureFile.write(rootKey.pem(passphrase: options.passphrase), to: options.rootKeyExportPath ?? home.rootKeyPath,
-                             mode: 0o600)
+        let rootKeyPath = options.rootKeyExportPath ?? home.rootKeyPath
+        try SecureFile.write(rootKey.pem(passphrase: options.passphrase), to: rootKeyPath, mode: 0o600)
         try SecureFile.write(root.pem, to: home.rootCertificatePath, mode: 0o644)
         try SecureFile.write(issuingKey.pem(passphrase: options.passphrase), to: home.issuingKeyPath, mode: 0o600)
         try SecureFile.write(issuing.pem, to: home.issuingCertificatePath, mode: 0o644)
