@@ -48,6 +48,12 @@ extension CertificateAuthority {
         if let export = options.rootKeyExportPath, FileManager.default.fileExists(atPath: export) {
             throw FleetCAError(.alreadyExists, "'\(export)' already exists; refusing to overwrite it with the root key")
         }
+        for url in [options.configuration.crlURL, options.configuration.issuerURL].compactMap({ $0 })
+        where !(url.hasPrefix("http://") || url.hasPrefix("https://"))
+            || url.contains(where: { $0 == "," || $0.isWhitespace })
+        {
+            throw FleetCAError.invalid("the URL '\(url)' must be an http(s) URL without spaces or commas")
+        }
         for path in [home.configurationPath, home.inventoryPath, home.rootFolder, home.issuingFolder, home.crlPath]
         where FileManager.default.fileExists(atPath: path) {
             throw FleetCAError(
