@@ -25,8 +25,8 @@ let caInitCommand = Command(
         that already holds a CA. Keys and the inventory are mode 0600; with --passphrase-file the keys are
         stored encrypted (AES-256) and every signing command then needs the same --passphrase-file.
         --crl-url and --issuer-url put a CRL distribution point and an AIA caIssuers URL into every
-        certificate the issuing CA signs. --root-key-out FILE writes the root key to FILE (to keep offline) and not into the CA home; the
-        CA signs devices and CRLs with the issuing key alone.
+        certificate the issuing CA signs. --root-key-out FILE writes the root key to FILE (to keep it
+        offline) and not into the CA home; the CA signs devices and CRLs with the issuing key alone.
         Defaults: name Fleet, p256, root 10y, issuing 5y, devices 90d, CRL lifetime 7d, broker 127.0.0.1:8883.
         """
 ) { arguments in
