@@ -113,10 +113,16 @@ struct ProvisionFromFile {
         for (enrollment, result) in zip(enrollments, results) {
             switch result {
             case .success(let credential):
-                try DeviceBundle.write(
-                    credential, deviceID: enrollment.id, authority: authority,
-                    to: "\(out)/\(enrollment.id)", replacing: false)
-                provisioned += 1
+                do {
+                    try DeviceBundle.write(
+                        credential, deviceID: enrollment.id, authority: authority,
+                        to: "\(out)/\(enrollment.id)", replacing: false)
+                    provisioned += 1
+                } catch {
+                    let serial = credential.record.serial
+                    let message = "issued certificate \(serial) but could not write its bundle: \(error)"
+                    failures.append(Summary.Failure(id: enrollment.id, error: message))
+                }
             case .failure(let error):
                 failures.append(Summary.Failure(id: enrollment.id, error: error.message))
             }
