@@ -55,7 +55,15 @@ let provisionCommand = Command(
     let credential = try authority.provision(
         DeviceEnrollment(
             id: id, groups: groups, attributes: attributes, request: request, validitySeconds: validity))
-    try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: false)
+    do {
+        try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: false)
+    } catch {
+        throw FleetCAError(
+            .failure,
+            "device '\(id)' now has certificate \(credential.record.serial) in the inventory, but its bundle could "
+                + "not be written to '\(out)' (\(error)); "
+                + "run 'fleetctl rotate \(id) --generate-key --out DIR' for a new one")
+    }
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))
     } else {

@@ -32,7 +32,15 @@ let rotateCommand = Command(
     try DeviceBundle.check(folder: out, replacing: true)
     let credential = try authority.rotate(deviceID: id, request: request, validitySeconds: validity)
     if credential.privateKey == nil { try? FileManager.default.removeItem(atPath: out + "/key.pem") }
-    try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: true)
+    do {
+        try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: true)
+    } catch {
+        throw FleetCAError(
+            .failure,
+            "device '\(id)' now has certificate \(credential.record.serial) in the inventory, but its bundle could "
+                + "not be written to '\(out)' (\(error)); "
+                + "run 'fleetctl rotate \(id) --generate-key --out DIR' for a new one")
+    }
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))
     } else {
