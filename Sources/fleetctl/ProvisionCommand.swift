@@ -55,15 +55,7 @@ let provisionCommand = Command(
     let credential = try authority.provision(
         DeviceEnrollment(
             id: id, groups: groups, attributes: attributes, request: request, validitySeconds: validity))
-    do {
-        try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: false)
-    } catch {
-        throw FleetCAError(
-            .failure,
-            "device '\(id)' now has certificate \(credential.record.serial) in the inventory, but its bundle could "
-                + "not be written to '\(out)' (\(error)); "
-                + "run 'fleetctl rotate \(id) --generate-key --out DIR' for a new one")
-    }
+    try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: false)
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))
     } else {
@@ -127,9 +119,7 @@ struct ProvisionFromFile {
                         to: "\(out)/\(enrollment.id)", replacing: false)
                     provisioned += 1
                 } catch {
-                    let serial = credential.record.serial
-                    let message = "issued certificate \(serial) but could not write its bundle: \(error)"
-                    failures.append(Summary.Failure(id: enrollment.id, error: message))
+                    failures.append(Summary.Failure(id: enrollment.id, error: "\(error)"))
                 }
             case .failure(let error):
                 failures.append(Summary.Failure(id: enrollment.id, error: error.message))

@@ -31,16 +31,7 @@ let rotateCommand = Command(
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
     try DeviceBundle.check(folder: out, replacing: true)
     let credential = try authority.rotate(deviceID: id, request: request, validitySeconds: validity)
-    if credential.privateKey == nil { try? FileManager.default.removeItem(atPath: out + "/key.pem") }
-    do {
-        try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: true)
-    } catch {
-        throw FleetCAError(
-            .failure,
-            "device '\(id)' now has certificate \(credential.record.serial) in the inventory, but its bundle could "
-                + "not be written to '\(out)' (\(error)); "
-                + "run 'fleetctl rotate \(id) --generate-key --out DIR' for a new one")
-    }
+    try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: true)
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))
     } else {
