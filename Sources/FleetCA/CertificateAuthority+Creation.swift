@@ -10,6 +10,8 @@ public struct CAInitOptions: Sendable {
     public var issuingValiditySeconds: Int64
     /// When set, the CA keys are stored encrypted (AES-256) under it.
     public var passphrase: String?
+    /// When set, the root key is written here (for offline keeping) instead of into the CA home.
+    public var rootKeyExportPath: String?
     public var configuration: CAConfiguration
 
     public init(
@@ -43,6 +45,15 @@ extension CertificateAuthority {
         if let passphrase = options.passphrase, passphrase.count < 8 {
             throw FleetCAError.invalid("the passphrase is \(passphrase.count) characters; use at least 8")
         }
+        if let export = options.rootKeyExportPath, FileManager.default.fileExists(atPath: export) {
+            throw FleetCAError(.alreadyExists, "'\(export)' already exists; refusing to overwrite it with the root key")
+        }
+        for url in [options.configuration.crlURL, options.configuration.issuerURL].compactMap({ $0 })
+        where !(url.hasPrefix("http://") || url.hasPrefix("https://"))
+            || url.contains(where: { $0 == "," || $0.isWhitespace })
+        {
+            throw FleetCAError.invalid("the URL '\(url)' must be an http(s) URL without spaces or commas")
+        }
         for path in [home.configurationPath, home.inventoryPath, home.rootFolder, home.issuingFolder, home.crlPath]
         where FileManager.default.fileExists(atPath: path) {
             throw FleetCAError(
@@ -65,7 +76,9 @@ extension CertificateAuthority {
         try SecureFile.makeFolder(home.path, mode: 0o700)
         try SecureFile.makeFolder(home.rootFolder, mode: 0o700)
         try SecureFile.makeFolder(home.issuingFolder, mode: 0o700)
-        try SecureFile.write(rootKey.pem(passphrase: options.passphrase), to: home.rootKeyPath, mode: 0o600)
+        // The root key is needed again only to re-issue the intermediate; it can live offline.
+        let rootKeyPath = options.rootKeyExportPath ?? home.rootKeyPath
+        try SecureFile.write(rootKey.pem(passphrase: options.passphrase), to: rootKeyPath, mode: 0o600)
         try SecureFile.write(root.pem, to: home.rootCertificatePath, mode: 0o644)
         try SecureFile.write(issuingKey.pem(passphrase: options.passphrase), to: home.issuingKeyPath, mode: 0o600)
         try SecureFile.write(issuing.pem, to: home.issuingCertificatePath, mode: 0o644)
@@ -91,6 +104,7 @@ extension CertificateAuthority {
                 details: [
                     "keyType": options.keyType.name, "root": try root.serialNumber.hex,
                     "issuing": try issuing.serialNumber.hex, "encryptedKeys": String(options.passphrase != nil),
+                    "rootKeyOffline": String(options.rootKeyExportPath != nil),
                 ], at: now)
             _ = try authority.signCRL(now: now)
         }

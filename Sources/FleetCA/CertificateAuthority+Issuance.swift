@@ -39,7 +39,9 @@ extension CertificateAuthority {
     ///
     /// Every enrollment is validated first; if any is invalid, nothing is written and the error lists
     /// the problems. A device that another process created meanwhile fails alone (its result is
-    /// `.alreadyExists`); the others go ahead. `progress` is called with the number done so far.
+    /// `.alreadyExists`); the others go ahead. If a batch cannot be stored (disk full, say), the batches
+    /// before it stay committed and are returned, and it and every later device come back as failures.
+    /// `progress` is called with the number done so far.
     public func provision(
         batch enrollments: [DeviceEnrollment], batchSize: Int = 200, now: Date = Date(),
         progress: ((Int) -> Void)? = nil
@@ -70,17 +72,27 @@ extension CertificateAuthority {
         var start = 0
         while start < pending.count {
             let end = min(start + max(batchSize, 1), pending.count)
-            for index in start..<end { pending[index].signedCertificate = try sign(pending[index], key: key, now: now) }
-            let chunk = try database.transaction { () throws -> [Result<IssuedCredential, FleetCAError>] in
-                var head = try audit.head()
-                var chunkResults: [Result<IssuedCredential, FleetCAError>] = []
+            do {
                 for index in start..<end {
-                    chunkResults.append(try storeNewDevice(&pending[index], key: key, now: now, head: &head))
+                    pending[index].signedCertificate = try sign(pending[index], key: key, now: now)
                 }
-                try audit.storeHead(head)
-                return chunkResults
+                results += try database.transaction { () throws -> [Result<IssuedCredential, FleetCAError>] in
+                    var head = try audit.head()
+                    var chunkResults: [Result<IssuedCredential, FleetCAError>] = []
+                    for index in start..<end {
+                        chunkResults.append(try storeNewDevice(&pending[index], key: key, now: now, head: &head))
+                    }
+                    try audit.storeHead(head)
+                    return chunkResults
+                }
+            } catch {
+                // Earlier batches are committed and their credentials (keys included) must reach the caller,
+                // so a failing batch ends the run with every remaining device reported as not provisioned.
+                let reason = FleetCAError(.failure, "not provisioned: \(error)")
+                results += Array(repeating: .failure(reason), count: pending.count - start)
+                progress?(results.count)
+                return results
             }
-            results += chunk
             start = end
             progress?(results.count)
         }

@@ -27,14 +27,7 @@ extension CertificateAuthority {
             guard !rows.isEmpty else {
                 throw FleetCAError(.notFound, "\(kind.rawValue) '\(id)' has no certificate left to revoke")
             }
-            var head = try audit.head()
-            var revoked: [CertificateRecord] = []
-            for serial in rows.compactMap({ $0["serial"].string }) {
-                revoked.append(try markRevoked(serial: serial, reason: reason, now: now, head: &head))
-            }
-            try audit.storeHead(head)
-            _ = try signCRL(now: now)
-            return revoked
+            return try markRevoked(serials: rows.compactMap { $0["serial"].string }, reason: reason, now: now)
         }
     }
 
@@ -55,11 +48,7 @@ extension CertificateAuthority {
                 throw FleetCAError.invalid(
                     "the certificate with serial \(serial.hex) is \(state); there is nothing to revoke")
             }
-            var head = try audit.head()
-            let record = try markRevoked(serial: serial.hex, reason: reason, now: now, head: &head)
-            try audit.storeHead(head)
-            _ = try signCRL(now: now)
-            return record
+            return try markRevoked(serials: [serial.hex], reason: reason, now: now)[0]
         }
     }
 
@@ -173,20 +162,26 @@ extension CertificateAuthority {
         return Int64(now.timeIntervalSince1970) >= halfway
     }
 
-    private func markRevoked(serial: String, reason: RevocationReason, now: Date, head: inout AuditLog.Head) throws
-        -> CertificateRecord
-    {
-        try database.run(
-            "UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?",
-            [.integer(Int64(now.timeIntervalSince1970)), .text(reason.rawValue), .text(serial)])
-        guard let record = try certificate(serial: serial) else {
-            throw FleetCAError(.notFound, "no certificate with serial \(serial)")
+    /// Marks the certificates revoked with one audit record each, then re-signs the CRL; call inside a
+    /// transaction.
+    private func markRevoked(serials: [String], reason: RevocationReason, now: Date) throws -> [CertificateRecord] {
+        var head = try audit.head()
+        var revoked: [CertificateRecord] = []
+        for serial in serials {
+            try database.run(
+                "UPDATE certificates SET state = 'revoked', revoked_at = ?, revocation_reason = ? WHERE serial = ?",
+                [.integer(Int64(now.timeIntervalSince1970)), .text(reason.rawValue), .text(serial)])
+            guard let record = try certificate(serial: serial) else {
+                throw FleetCAError(.notFound, "no certificate with serial \(serial)")
+            }
+            try audit.append(
+                action: "certificate.revoke", subject: record.subject,
+                details: ["serial": serial, "reason": reason.rawValue, "kind": record.subjectKind.rawValue],
+                at: now, head: &head)
+            revoked.append(record)
         }
-        try audit.append(
-            action: "certificate.revoke", subject: record.subject,
-            details: [
-                "serial": serial, "reason": reason.rawValue, "kind": record.subjectKind.rawValue,
-            ], at: now, head: &head)
-        return record
+        try audit.storeHead(head)
+        _ = try signCRL(now: now)
+        return revoked
     }
 }

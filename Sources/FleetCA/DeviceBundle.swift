@@ -9,23 +9,29 @@ public enum DeviceBundle {
     /// - Parameter replacing: false refuses a folder that already holds a `cert.pem` (another device's
     ///   bundle); rotation passes true. A `key.pem` left from before is removed when the new key is the
     ///   device's own, so a stale key never sits beside a new certificate.
+    /// - Throws: a `FleetCAError` saying that the certificate is already recorded and how to get a new bundle.
     public static func write(
         _ credential: IssuedCredential, deviceID: String, authority: CertificateAuthority,
         to folder: String, replacing: Bool
     ) throws {
-        try check(folder: folder, replacing: replacing)
-        try SecureFile.makeFolder(folder, mode: 0o700)
-        if let key = credential.privateKey {
-            try SecureFile.write(key.pem(), to: folder + "/key.pem", mode: 0o600)
-        }
-        try SecureFile.write(credential.record.pem, to: folder + "/cert.pem", mode: 0o644)
-        try SecureFile.write(authority.chainPEM, to: folder + "/chain.pem", mode: 0o644)
-        try SecureFile.write(authority.rootPEM, to: folder + "/root.pem", mode: 0o644)
-        let agentPath = folder + "/agent.json"
-        if !FileManager.default.fileExists(atPath: agentPath) || replacing {
-            try SecureFile.write(
-                agentConfiguration(deviceID: deviceID, broker: authority.configuration.broker),
-                to: agentPath, mode: 0o644)
+        do {
+            try check(folder: folder, replacing: replacing)
+            let keyPath = folder + "/key.pem"
+            if replacing && credential.privateKey == nil && FileManager.default.fileExists(atPath: keyPath) {
+                try FileManager.default.removeItem(atPath: keyPath)
+            }
+            try ServiceBundle.write(credential, authority: authority, to: folder)
+            let agentPath = folder + "/agent.json"
+            if !FileManager.default.fileExists(atPath: agentPath) || replacing {
+                let configuration = agentConfiguration(deviceID: deviceID, broker: authority.configuration.broker)
+                try SecureFile.write(configuration, to: agentPath, mode: 0o644)
+            }
+        } catch {
+            throw FleetCAError(
+                .failure,
+                "device '\(deviceID)' has certificate \(credential.record.serial) in the inventory, but its bundle "
+                    + "could not be written to '\(folder)' (\(error)); "
+                    + "run 'fleetctl rotate \(deviceID) --generate-key --out DIR' for a new one")
         }
     }
 

@@ -17,12 +17,16 @@ let caInitCommand = Command(
         Usage: fleetctl ca init [--home DIR] [--name NAME] [--key-type p256|p384|rsa2048|ed25519]
                                 [--root-validity D] [--issuing-validity D] [--device-validity D]
                                 [--crl-lifetime D] [--broker-host H] [--broker-port P]
-                                [--passphrase-file F] [--json]
+                                [--crl-url URL] [--issuer-url URL]
+                                [--passphrase-file F] [--root-key-out FILE] [--json]
 
         Creates the CA in DIR (default $FLEET_HOME, else ./fleet): root/root.pem and root.key,
         issuing/issuing.pem and issuing.key, inventory.db, crl.pem and config.json. Refuses a folder
         that already holds a CA. Keys and the inventory are mode 0600; with --passphrase-file the keys are
         stored encrypted (AES-256) and every signing command then needs the same --passphrase-file.
+        --crl-url and --issuer-url put a CRL distribution point and an AIA caIssuers URL into every
+        certificate the issuing CA signs. --root-key-out FILE writes the root key to FILE (to keep it
+        offline) and not into the CA home; the CA signs devices and CRLs with the issuing key alone.
         Defaults: name Fleet, p256, root 10y, issuing 5y, devices 90d, CRL lifetime 7d, broker 127.0.0.1:8883.
         """
 ) { arguments in
@@ -50,6 +54,9 @@ let caInitCommand = Command(
         options.configuration.broker.port = port
     }
     options.passphrase = try CASupport.passphrase(&arguments)
+    options.rootKeyExportPath = try arguments.option("--root-key-out")
+    options.configuration.crlURL = try arguments.option("--crl-url")
+    options.configuration.issuerURL = try arguments.option("--issuer-url")
     let json = arguments.flag("--json")
     try arguments.finish()
 

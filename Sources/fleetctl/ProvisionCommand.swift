@@ -113,10 +113,14 @@ struct ProvisionFromFile {
         for (enrollment, result) in zip(enrollments, results) {
             switch result {
             case .success(let credential):
-                try DeviceBundle.write(
-                    credential, deviceID: enrollment.id, authority: authority,
-                    to: "\(out)/\(enrollment.id)", replacing: false)
-                provisioned += 1
+                do {
+                    try DeviceBundle.write(
+                        credential, deviceID: enrollment.id, authority: authority,
+                        to: "\(out)/\(enrollment.id)", replacing: false)
+                    provisioned += 1
+                } catch {
+                    failures.append(Summary.Failure(id: enrollment.id, error: "\(error)"))
+                }
             case .failure(let error):
                 failures.append(Summary.Failure(id: enrollment.id, error: error.message))
             }

@@ -31,7 +31,6 @@ let rotateCommand = Command(
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
     try DeviceBundle.check(folder: out, replacing: true)
     let credential = try authority.rotate(deviceID: id, request: request, validitySeconds: validity)
-    if credential.privateKey == nil { try? FileManager.default.removeItem(atPath: out + "/key.pem") }
     try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: true)
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))

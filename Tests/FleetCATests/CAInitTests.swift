@@ -47,6 +47,33 @@ import Testing
         #expect(try ca.verifyClient(ca.file("b1/cert.pem")).status == 0)
     }
 
+    @Test func rootKeyCanBeKeptOutsideTheCAHome() throws {
+        let offline = try TemporaryDirectory()
+        let ca = try CATestHome(["--root-key-out", offline.file("root.key")])
+        #expect(!FileManager.default.fileExists(atPath: ca.home + "/root/root.key"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: offline.file("root.key"))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let matches = try runCommand("openssl", ["x509", "-in", ca.rootPath, "-noout", "-pubkey"]).standardOutput
+            == runCommand("openssl", ["pkey", "-in", offline.file("root.key"), "-pubout"]).standardOutput
+        #expect(matches)
+        let provisioned = try ca.fleetctl(["provision", "off-1", "--generate-key", "--out", ca.file("b")])
+        #expect(provisioned.status == 0, "\(provisioned)")
+        #expect(try ca.verifyClient(ca.file("b/cert.pem")).status == 0)
+    }
+
+    @Test func configuredCRLAndIssuerURLsAppearInDeviceCertificates() throws {
+        let ca = try CATestHome([
+            "--crl-url", "http://pki.example.com/fleet.crl", "--issuer-url", "http://pki.example.com/issuing.cer",
+        ])
+        #expect(try ca.fleetctl(["provision", "url-1", "--generate-key", "--out", ca.file("b")]).status == 0)
+        let text = try runCommand("openssl", ["x509", "-in", ca.file("b/cert.pem"), "-noout", "-text"]).standardOutput
+        #expect(text.contains("URI:http://pki.example.com/fleet.crl"))
+        #expect(text.contains("CA Issuers - URI:http://pki.example.com/issuing.cer"))
+        #expect(try pkilintErrors(ca.file("b/cert.pem")) == [])
+        let bad = try failedCAInit(["--crl-url", "ldap://x, y"])
+        #expect(bad.standardError.contains("must be an http(s) URL"), "\(bad)")
+    }
+
     @Test func everyCommandAnswersHelp() throws {
         let ca = try CATestHome()
         let commands = [
@@ -59,4 +86,13 @@ import Testing
             #expect(result.standardOutput.contains("Usage: fleetctl \(command.joined(separator: " "))"), "\(command)")
         }
     }
+}
+
+/// Runs `ca init` expecting it to fail, and returns what it printed.
+private func failedCAInit(_ arguments: [String]) throws -> CommandResult {
+    let folder = try TemporaryDirectory("fleet-ca")
+    let result = try runCommand(builtProduct("fleetctl"), ["ca", "init", "--home", folder.file("ca")] + arguments)
+    #expect(result.status != 0)
+    #expect(!FileManager.default.fileExists(atPath: folder.file("ca")))
+    return result
 }

@@ -154,4 +154,20 @@ import Testing
         #expect(unknown.status != 0)
         #expect(unknown.standardError.contains("no device 'nobody'"))
     }
+
+    @Test func listFindsCertificatesExpiringSoonAndAuditShowsRecentRecords() throws {
+        let ca = try CATestHome()
+        let soon = try ca.fleetctl(["provision", "soon", "--generate-key", "--validity", "1d", "--out", ca.file("a")])
+        #expect(soon.status == 0)
+        #expect(try ca.fleetctl(["provision", "later", "--generate-key", "--out", ca.file("b")]).status == 0)
+        let expiring = try jsonArray(ca.fleetctl(["list", "--expiring-within", "2d", "--json"]).standardOutput)
+        #expect(expiring.map { $0["subject"] as? String } == ["soon"])
+        let table = try ca.fleetctl(["list"])
+        #expect(table.standardOutput.contains("later") && table.standardOutput.contains("soon"))
+        let bad = try ca.fleetctl(["list", "--state", "sleeping"])
+        #expect(bad.status == 2)
+        #expect(bad.standardError.contains("'sleeping' is not a state"))
+        let recent = try jsonArray(ca.fleetctl(["audit", "--since", "1h", "--json"]).standardOutput)
+        #expect(recent.compactMap { $0["action"] as? String }.filter { $0 == "device.provision" }.count == 2)
+    }
 }

@@ -65,7 +65,8 @@ import Testing
             folder.file("k3.pem"), "-subj", "/CN=e3", "-out", folder.file("e3.pem"),
         ])
         #expect(exponent3.status == 0, "\(exponent3)")
-        let smallExponent = try CertificateSigningRequest(pem: String(contentsOfFile: folder.file("e3.pem"), encoding: .utf8))
+        let smallExponent = try CertificateSigningRequest(
+            pem: String(contentsOfFile: folder.file("e3.pem"), encoding: .utf8))
         let exponentError = #expect(throws: PKIError.self) { try smallExponent.validate() }
         #expect(exponentError?.message.contains("public exponent 3") == true)
 
@@ -74,7 +75,8 @@ import Testing
             folder.file("k1.pem"), "-subj", "/CN=sha1", "-out", folder.file("sha1.pem"),
         ])
         #expect(sha1.status == 0, "\(sha1)")
-        let weakDigest = try CertificateSigningRequest(pem: String(contentsOfFile: folder.file("sha1.pem"), encoding: .utf8))
+        let weakDigest = try CertificateSigningRequest(
+            pem: String(contentsOfFile: folder.file("sha1.pem"), encoding: .utf8))
         let digestError = #expect(throws: PKIError.self) { try weakDigest.validate() }
         #expect(digestError?.message.contains("weak digest") == true)
     }
