@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(name: "fleet-bench-issuance", dependencies: ["FleetCA", "PKI"]),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["PKI"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PKI", "MQTT"], path: "Tests/TestSupport"),
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"]),
         .testTarget(name: "PKITests", dependencies: ["PKI", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

@@ -14,7 +14,7 @@ public final class MosquittoBroker: @unchecked Sendable {  // process handle use
     public let configPath: String
     public let logPath: String
     private let directory: TemporaryDirectory
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     /// Starts a broker with `configuration` (mosquitto.conf lines after the listener).
     public init(configuration: String, port: UInt16? = nil) throws {
@@ -42,19 +42,12 @@ public final class MosquittoBroker: @unchecked Sendable {  // process handle use
     deinit { kill() }
 
     /// The process id, while running.
-    public var pid: Int32? { process?.isRunning == true ? process?.processIdentifier : nil }
+    public var pid: Int32? { process?.isRunning == true ? process?.pid : nil }
 
     /// Starts (or restarts) the broker and waits until its port accepts connections.
     public func start() throws {
         guard process?.isRunning != true else { return }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: resolveExecutable("mosquitto"))
-        child.arguments = ["-c", configPath]
-        _ = FileManager.default.createFile(atPath: directory.file("stdout"), contents: nil)
-        let output = FileHandle(forWritingAtPath: directory.file("stdout"))
-        child.standardOutput = output
-        child.standardError = output
-        try child.run()
+        let child = try SpawnedProcess("mosquitto", ["-c", configPath], outputPath: directory.file("stdout"))
         process = child
         guard waitUntil(timeout: 10, { isListening(port: port) || !child.isRunning }), child.isRunning else {
             let printed = (try? String(contentsOfFile: directory.file("stdout"), encoding: .utf8)) ?? ""
@@ -64,22 +57,19 @@ public final class MosquittoBroker: @unchecked Sendable {  // process handle use
 
     /// Sends SIGKILL and waits for the process to end.
     public func kill() {
-        guard let process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        guard let process, process.signal(SIGKILL) else { return }
+        process.waitForExit(timeout: 10)
     }
 
     /// Sends SIGTERM and waits for the process to end.
     public func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        guard let process, process.signal(SIGTERM) else { return }
+        process.waitForExit(timeout: 10)
     }
 
     /// Sends SIGHUP: the broker reloads its ACL and, with TLS settings complete, its CRL.
     public func reload() {
-        guard let pid else { return }
-        Glibc.kill(pid, SIGHUP)
+        process?.signal(SIGHUP)
     }
 
     /// Everything the broker logged so far.

@@ -64,7 +64,7 @@ public struct BrokerSync {
     ///
     /// - Parameter crlFile: a CRL to deploy instead of the CA's current one (from an offline signer).
     public func installFiles(crlFile: String? = nil, now: Date = Date()) throws -> Report {
-        try CanaryCredential.ensure(in: layout, authority: authority, now: now)
+        try CanaryCredential.prepare(in: layout, authority: authority, now: now)
 
         let crlPEM: String
         let source: String

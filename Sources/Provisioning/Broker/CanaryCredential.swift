@@ -3,36 +3,45 @@ import Foundation
 import PKI
 
 /// The two client credentials `broker sync` uses to prove what the broker enforces: a `good` one that
-/// must be accepted and a `revoked` one, revoked by the CA on purpose, that must be refused. A broker
-/// that kept an old CRL, or whose CRL check silently switched off, accepts the revoked one.
+/// must be accepted and a `revoked` one, revoked by the CA on purpose, that must be refused.
 ///
-/// Both are service identities in the inventory (`fleet-canary-good-N`, `fleet-canary-revoked-N`), so
-/// they are audited like any other; they hold no ACL rights. They are renewed well before they expire,
-/// because an expired canary would be refused for the wrong reason.
+/// The revoked canary is new at every sync, revoked just before the CRL is built, so only the CRL being
+/// deployed lists it: a broker that kept its old CRL, or whose CRL check silently switched off, accepts
+/// it, and the proof waits until the reload has really happened. Its certificate lives a day, so the
+/// CRL entries of past canaries soon drop out. The good canary is kept and renewed well before it
+/// expires. Both are service identities in the inventory (`fleet-canary-good-N`,
+/// `fleet-canary-revoked-N`), audited like any other, with no ACL rights.
 public enum CanaryCredential {
     public enum Role: String, Sendable, CaseIterable {
         case good, revoked
     }
 
-    /// Lifetime of a canary certificate, and how long before its end it is replaced.
-    static let validitySeconds: Int64 = 365 * 86_400
+    /// Lifetime of the good canary's certificate, and how long before its end it is replaced.
+    static let goodValiditySeconds: Int64 = 365 * 86_400
     static let renewBeforeSeconds: TimeInterval = 30 * 86_400
+    /// Lifetime of each revoked canary's certificate.
+    static let revokedValiditySeconds: Int64 = 86_400
 
-    /// Makes sure both canaries exist in `layout` and are far from expiry; issues (and for `revoked`,
-    /// revokes) new ones when not. Returns true when the CA's state changed.
-    @discardableResult
-    public static func ensure(in layout: BrokerLayout, authority: CertificateAuthority, now: Date = Date()) throws -> Bool {
-        var changed = false
-        for role in Role.allCases where try needsNew(role, layout: layout, now: now) {
-            let name = try nextName(role, authority: authority)
-            let credential = try authority.addService(name: name, validitySeconds: validitySeconds, now: now)
-            try ServiceBundle.write(credential, authority: authority, to: layout.canary(role))
-            if role == .revoked {
-                try authority.revoke(id: name, reason: .cessationOfOperation, now: now)
-            }
-            changed = true
+    /// Issues and revokes a new revoked canary, and renews the good one when it is missing or near its end.
+    /// Call before building the CRL to deploy.
+    public static func prepare(in layout: BrokerLayout, authority: CertificateAuthority, now: Date = Date()) throws {
+        if try needsNew(.good, layout: layout, now: now) {
+            try issue(.good, validitySeconds: goodValiditySeconds, layout: layout, authority: authority, now: now)
         }
-        return changed
+        let revoked = try issue(.revoked, validitySeconds: revokedValiditySeconds, layout: layout,
+                                authority: authority, now: now)
+        try authority.revoke(id: revoked, reason: .cessationOfOperation, now: now)
+    }
+
+    @discardableResult
+    private static func issue(
+        _ role: Role, validitySeconds: Int64, layout: BrokerLayout, authority: CertificateAuthority, now: Date
+    ) throws -> String {
+        let name = try nextName(role, authority: authority)
+        let credential = try authority.addService(name: name, validitySeconds: validitySeconds, now: now)
+        try? FileManager.default.removeItem(atPath: layout.canary(role))
+        try ServiceBundle.write(credential, authority: authority, to: layout.canary(role))
+        return name
     }
 
     /// The credential files of one canary.
