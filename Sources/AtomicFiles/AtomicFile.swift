@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes files so that a reader (or a crash) sees either the old content or the new, never a mix:
@@ -57,7 +57,9 @@ public enum AtomicFile {
     public static func makeFolder(_ path: String, mode: mode_t = 0o755) throws(AtomicFileError) {
         var status = stat()
         if stat(path, &status) == 0 {
-            guard (status.st_mode & S_IFMT) == S_IFDIR else { throw AtomicFileError("'\(path)' exists and is not a folder") }
+            guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                throw AtomicFileError("'\(path)' exists and is not a folder")
+            }
             return
         }
         let parent = folder(of: path)

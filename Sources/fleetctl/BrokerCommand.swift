@@ -49,9 +49,10 @@ private let brokerInitCommand = Command(
             try CASupport.printJSON(BrokerReportJSON(report, layout: layout))
         } else {
             for warning in report.warnings { writeStandardError("fleetctl: warning: \(warning)\n") }
-            print("broker folder \(layout.folder) written: listener \(bind):\(port), CRL #\(report.crlNumber ?? 0) "
-                + "with \(report.revokedCertificates) revoked, ACL with \(report.aclSharedRules) shared rules and "
-                + "\(report.aclUserBlocks) user blocks")
+            print(
+                "broker folder \(layout.folder) written: listener \(bind):\(port), CRL #\(report.crlNumber ?? 0) "
+                    + "with \(report.revokedCertificates) revoked, ACL with \(report.aclSharedRules) shared rules and "
+                    + "\(report.aclUserBlocks) user blocks")
             print("start it with: mosquitto -c \(layout.configurationPath) -d")
         }
         return 0
@@ -63,9 +64,10 @@ private let brokerSyncCommand = Command(
         Usage: fleetctl broker sync --dir DIR [--pid-file F] [--crl FILE] [--home DIR] [--passphrase-file F]
                                     [--json]
 
-        Checks the CRL (signed by the issuing CA, in force, at least an hour before its nextUpdate, listing
-        every certificate the inventory says is revoked) and the ACL exported from the policies and the
-        inventory; a CRL that fails is never deployed and the broker keeps the one it has. Then swaps both
+        Checks the CRL (signed by the issuing CA, in force, at least an hour, or a quarter of its lifetime
+        when that is shorter, before its nextUpdate, and listing every certificate the inventory says is
+        revoked) and the ACL exported from the policies and the inventory; a CRL that fails is never
+        deployed and the broker keeps the one it has. Then swaps both
         files in atomically, sends the broker SIGHUP (pid from --pid-file, default DIR/data/mosquitto.pid),
         and proves the result with real TLS handshakes: the revoked canary credential must be refused and
         the good one accepted. Exit status 0 only when proven; 1 when anything failed, with the reason.
@@ -88,23 +90,36 @@ private let brokerSyncCommand = Command(
         if json {
             try CASupport.printJSON(BrokerReportJSON(report, layout: layout))
         } else {
-            for warning in report.warnings { writeStandardError("fleetctl: warning: \(warning)\n") }
-            print("deployed CRL #\(report.crlNumber ?? 0) (\(report.revokedCertificates) revoked, next update "
-                + "\(CASupport.text(report.crlNextUpdate))) and the ACL (\(report.aclSharedRules) shared rules, "
-                + "\(report.aclUserBlocks) user blocks); broker reloaded")
-            print("proof: revoked canary \(report.revokedCanary?.description ?? "not tried"), good canary "
-                + "\(report.goodCanary?.description ?? "not tried")")
+            printSyncReport(report)
         }
-        guard report.proven else {
-            writeStandardError("fleetctl: the broker did not prove the new state: the revoked canary must be refused "
-                + "and the good one accepted; check the broker's log (\(layout.logPath))\n")
-            return 1
-        }
-        return 0
+        return syncStatus(report, layout: layout)
     })
 
+/// Prints a sync's outcome: what was deployed and what the canaries showed.
+func printSyncReport(_ report: BrokerSync.Report) {
+    for warning in report.warnings { writeStandardError("fleetctl: warning: \(warning)\n") }
+    print(
+        "deployed CRL #\(report.crlNumber ?? 0) (\(report.revokedCertificates) revoked, next update "
+            + "\(CASupport.text(report.crlNextUpdate))) and the ACL (\(report.aclSharedRules) shared rules, "
+            + "\(report.aclUserBlocks) user blocks); broker reloaded")
+    print(
+        "proof: revoked canary \(report.revokedCanary?.description ?? "not tried"), good canary "
+            + "\(report.goodCanary?.description ?? "not tried")")
+}
+
+/// 0 when the sync was proven; else says so on stderr and returns 1.
+func syncStatus(_ report: BrokerSync.Report, layout: BrokerLayout) -> Int32 {
+    guard report.proven else {
+        writeStandardError(
+            "fleetctl: the broker did not prove the new state: the revoked canary must be refused "
+                + "and the good one accepted; check the broker's log (\(layout.logPath))\n")
+        return 1
+    }
+    return 0
+}
+
 /// The JSON form of a sync or init report.
-private struct BrokerReportJSON: Encodable {
+struct BrokerReportJSON: Encodable {
     let folder: String
     let crlNumber: Int64?
     let crlNextUpdate: Date
@@ -139,10 +154,11 @@ private func defaultPolicies(_ home: CAHome) -> String {
 
 private func recordedHome(_ layout: BrokerLayout) throws -> CAHome {
     guard let data = FileManager.default.contents(atPath: layout.recordPath),
-          let record = try? JSONDecoder().decode(BrokerRecord.self, from: data)
+        let record = try? JSONDecoder().decode(BrokerRecord.self, from: data)
     else {
-        throw UsageError("'\(layout.folder)' is not a broker folder (no readable broker.json); "
-            + "run 'fleetctl broker init --dir \(layout.folder)' first")
+        throw UsageError(
+            "'\(layout.folder)' is not a broker folder (no readable broker.json); "
+                + "run 'fleetctl broker init --dir \(layout.folder)' first")
     }
     return CAHome(path: record.home)
 }

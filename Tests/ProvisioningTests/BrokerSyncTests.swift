@@ -27,8 +27,10 @@ import Testing
 
     @Test func revokedDeviceIsLockedOutAndItsOpenSessionCanDoNothing() throws {
         let fixture = try FleetBrokerFixture()
-        let victim = try fixture.provision("sensor-1"), bystander = try fixture.provision("sensor-2")
-        let consumerBundle = try fixture.service("telemetry-consumer"), caBundle = try fixture.service("fleet-ca")
+        let victim = try fixture.provision("sensor-1")
+        let bystander = try fixture.provision("sensor-2")
+        let consumerBundle = try fixture.service("telemetry-consumer")
+        let caBundle = try fixture.service("fleet-ca")
         try fixture.startBroker()
 
         let consumer = try fixture.session(consumerBundle, as: "telemetry-consumer")
@@ -40,11 +42,13 @@ import Testing
         try bystanderSession.subscribe("fleet/sensor-2/command")
         #expect(victimSession.publishAndWait("fleet/sensor-1/telemetry/t", "before", tag: 1) == .success)
 
-        let revoke = try fixture.fleetctl(["revoke", "sensor-1", "--reason", "keyCompromise"])
+        // One command revokes, pushes the CRL and ACL to the broker, and proves the broker enforces them.
+        let revoke = try fixture.fleetctl([
+            "revoke", "sensor-1", "--reason", "keyCompromise", "--broker-dir",
+            fixture.brokerFolder,
+        ])
         #expect(revoke.status == 0, "\(revoke)")
-        let sync = try fixture.sync()
-        #expect(sync.status == 0, "\(sync)")
-        #expect(sync.standardOutput.contains("revoked canary refused"))
+        #expect(revoke.standardOutput.contains("revoked canary refused"))
 
         // A new handshake with the revoked credential fails.
         let retry = HandshakeProbe.attempt(
@@ -54,7 +58,9 @@ import Testing
 
         // The session opened before the revocation can neither publish nor receive.
         let refused = victimSession.publishAndWait("fleet/sensor-1/telemetry/t", "after", tag: 2)
-        #expect(refused != .success && refused != .noMatchingSubscribers, "revoked session published: \(String(describing: refused))")
+        #expect(
+            refused != .success && refused != .noMatchingSubscribers,
+            "revoked session published: \(String(describing: refused))")
         #expect(commander.publishAndWait("fleet/sensor-1/command", "stop", tag: 1) != nil)
         #expect(commander.publishAndWait("fleet/sensor-2/command", "carry-on", tag: 2) == .success)
         #expect(waitUntil(timeout: 10) { bystanderSession.messages.count == 1 })
@@ -75,7 +81,8 @@ import Testing
         let deployed = try String(contentsOfFile: fixture.brokerFolder + "/crl.pem", encoding: .utf8)
 
         let garbage = fixture.folder.file("garbage.pem")
-        try "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        try "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n".write(
+            toFile: garbage, atomically: true, encoding: .utf8)
         let corrupt = try fixture.sync(["--crl", garbage])
         #expect(corrupt.status == 1)
         #expect(corrupt.standardError.contains("cannot be read"), "\(corrupt)")
@@ -84,21 +91,27 @@ import Testing
         let foreignCRL = fixture.folder.file("foreign.pem")
         let foreignKey = try PrivateKey.generate()
         let foreignIssuer = try Certificate(pem: String(contentsOfFile: foreignPKI.chainFile, encoding: .utf8))
-        try RevocationList.build(issuer: foreignIssuer, issuerKey: foreignKey, number: 99, thisUpdate: Date(),
-                                 nextUpdate: Date().addingTimeInterval(86_400), entries: [])
-            .pem.write(toFile: foreignCRL, atomically: true, encoding: .utf8)
+        try RevocationList.build(
+            issuer: foreignIssuer, issuerKey: foreignKey, number: 99, thisUpdate: Date(),
+            nextUpdate: Date().addingTimeInterval(86_400), entries: []
+        )
+        .pem.write(toFile: foreignCRL, atomically: true, encoding: .utf8)
         let foreign = try fixture.sync(["--crl", foreignCRL])
         #expect(foreign.status == 1)
         #expect(foreign.standardError.contains("not signed by the issuing CA"), "\(foreign)")
 
         // An expired CRL, properly signed, is refused too: deployed, it would lock every client out.
-        let issuingKey = try PrivateKey(pem: String(contentsOfFile: fixture.home + "/issuing/issuing.key", encoding: .utf8))
-        let issuing = try Certificate(pem: String(contentsOfFile: fixture.home + "/issuing/issuing.pem", encoding: .utf8))
+        let issuingKey = try PrivateKey(
+            pem: String(contentsOfFile: fixture.home + "/issuing/issuing.key", encoding: .utf8))
+        let issuing = try Certificate(
+            pem: String(contentsOfFile: fixture.home + "/issuing/issuing.pem", encoding: .utf8))
         let expiredCRL = fixture.folder.file("expired.pem")
-        try RevocationList.build(issuer: issuing, issuerKey: issuingKey, number: 1_000,
-                                 thisUpdate: Date().addingTimeInterval(-7_200),
-                                 nextUpdate: Date().addingTimeInterval(-60), entries: [])
-            .pem.write(toFile: expiredCRL, atomically: true, encoding: .utf8)
+        try RevocationList.build(
+            issuer: issuing, issuerKey: issuingKey, number: 1_000,
+            thisUpdate: Date().addingTimeInterval(-7_200),
+            nextUpdate: Date().addingTimeInterval(-60), entries: []
+        )
+        .pem.write(toFile: expiredCRL, atomically: true, encoding: .utf8)
         let expired = try fixture.sync(["--crl", expiredCRL])
         #expect(expired.status == 1)
         #expect(expired.standardError.contains("expired at"), "\(expired)")

@@ -58,8 +58,9 @@ final class FleetBrokerFixture: @unchecked Sendable {  // used from one test at 
 
     /// An MQTT v5 session with the credential in `bundle` (cert.pem, key.pem, root.pem).
     func session(_ bundle: String, as id: String) throws -> MQTTSession {
-        try MQTTSession(port: port, clientID: id, caFile: bundle + "/root.pem", certificateFile: bundle + "/cert.pem",
-                        keyFile: bundle + "/key.pem")
+        try MQTTSession(
+            port: port, clientID: id, caFile: bundle + "/root.pem", certificateFile: bundle + "/cert.pem",
+            keyFile: bundle + "/key.pem")
     }
 
     /// The broker's log so far.

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process started with `posix_spawn`, with an empty signal mask and default signal handling.
@@ -40,7 +40,8 @@ public final class SpawnedProcess: @unchecked Sendable {  // `status` is guarded
         let path = resolveExecutable(executable)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let variables = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") }
+        let variables =
+            (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") }
             + [nil]
         defer { variables.forEach { free($0) } }
         var child: pid_t = 0

@@ -1,7 +1,7 @@
 import AtomicFiles
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Who may read the broker's files. Mosquitto started as root drops to the `mosquitto` user before it

@@ -35,8 +35,9 @@ public enum BrokerSetup {
         layout: BrokerLayout, authority: CertificateAuthority, options: Options, now: Date = Date()
     ) throws -> BrokerSync.Report {
         guard !FileManager.default.fileExists(atPath: layout.configurationPath) else {
-            throw ProvisioningError("'\(layout.folder)' already holds a broker configuration; update it with "
-                + "'fleetctl broker sync --dir \(layout.folder)' or choose another folder")
+            throw ProvisioningError(
+                "'\(layout.folder)' already holds a broker configuration; update it with "
+                    + "'fleetctl broker sync --dir \(layout.folder)' or choose another folder")
         }
         var ipAddresses = options.ipAddresses
         if !ipAddresses.contains("127.0.0.1") { ipAddresses.append("127.0.0.1") }
@@ -50,8 +51,9 @@ public enum BrokerSetup {
         try owner.makeFolder(layout.dataFolder, writable: true)
         try AtomicFile.makeFolder(layout.canaryFolder, mode: 0o700)
 
-        let server = try authority.issueServerCertificate(hostNames: options.hostNames, ipAddresses: ipAddresses,
-                                                          now: now)
+        let server = try authority.issueServerCertificate(
+            hostNames: options.hostNames, ipAddresses: ipAddresses,
+            now: now)
         guard let serverKey = server.privateKey else { throw ProvisioningError("the CA returned no server key") }
         try owner.write(server.record.pem + authority.chainPEM, to: layout.serverCertificatePath, secret: false)
         try owner.write(try serverKey.pem(), to: layout.serverKeyPath, secret: true)

@@ -4,7 +4,7 @@ import Foundation
 import PKI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleetctl broker sync`: brings a running broker's CRL and ACL up to date and proves that it
@@ -44,8 +44,9 @@ public struct BrokerSync {
         self.layout = layout
         self.authority = authority
         guard let data = FileManager.default.contents(atPath: layout.recordPath) else {
-            throw ProvisioningError("'\(layout.folder)' is not a broker folder (no broker.json); "
-                + "create it with 'fleetctl broker init --dir \(layout.folder)'")
+            throw ProvisioningError(
+                "'\(layout.folder)' is not a broker folder (no broker.json); "
+                    + "create it with 'fleetctl broker init --dir \(layout.folder)'")
         }
         do {
             record = try JSONDecoder().decode(BrokerRecord.self, from: data)
@@ -77,8 +78,9 @@ public struct BrokerSync {
             (crlPEM, source) = (try authority.currentCRLPEM(now: now), "the CA's current CRL")
         }
         let mustList = try authority.revokedSerials(now: now)
-        let crl = try DeployableCRL.validate(crlPEM, source: source, issuer: authority.issuingCertificate,
-                                             mustList: mustList, now: now)
+        let crl = try DeployableCRL.validate(
+            crlPEM, source: source, issuer: authority.issuingCertificate,
+            mustList: mustList, now: now)
 
         let policies = try PolicySet.load(path: record.policies)
         let principals = try InventoryPrincipals.load(from: authority)
@@ -102,14 +104,16 @@ public struct BrokerSync {
         var report = try installFiles(crlFile: crlFile)
         let pidPath = pidFile ?? layout.pidPath
         guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
         else {
-            throw ProvisioningError("the new CRL and ACL are installed, but no broker pid was found in '\(pidPath)'; "
-                + "start the broker (mosquitto -c \(layout.configurationPath)) or pass --pid-file")
+            throw ProvisioningError(
+                "the new CRL and ACL are installed, but no broker pid was found in '\(pidPath)'; "
+                    + "start the broker (mosquitto -c \(layout.configurationPath)) or pass --pid-file")
         }
         guard kill(pid, SIGHUP) == 0 else {
-            throw ProvisioningError("the new CRL and ACL are installed, but the broker (pid \(pid) from '\(pidPath)') "
-                + "could not be signalled: \(String(cString: strerror(errno)))")
+            throw ProvisioningError(
+                "the new CRL and ACL are installed, but the broker (pid \(pid) from '\(pidPath)') "
+                    + "could not be signalled: \(String(cString: strerror(errno)))")
         }
         report.reloaded = true
         prove(&report, timeout: proofTimeout)
@@ -130,7 +134,8 @@ public struct BrokerSync {
 
     private func probe(_ role: CanaryCredential.Role, host: String) -> HandshakeProbe.Outcome {
         let files = CanaryCredential.files(role, in: layout)
-        let name = (try? Certificate(pem: String(contentsOfFile: files.certificate, encoding: .utf8)))?
+        let name =
+            (try? Certificate(pem: String(contentsOfFile: files.certificate, encoding: .utf8)))?
             .subjectCommonName ?? "fleet-canary"
         return HandshakeProbe.attempt(
             host: host, port: Int(record.port), caFile: layout.caPath, certificateFile: files.certificate,

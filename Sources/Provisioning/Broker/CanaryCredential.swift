@@ -28,8 +28,9 @@ public enum CanaryCredential {
         if try needsNew(.good, layout: layout, now: now) {
             try issue(.good, validitySeconds: goodValiditySeconds, layout: layout, authority: authority, now: now)
         }
-        let revoked = try issue(.revoked, validitySeconds: revokedValiditySeconds, layout: layout,
-                                authority: authority, now: now)
+        let revoked = try issue(
+            .revoked, validitySeconds: revokedValiditySeconds, layout: layout,
+            authority: authority, now: now)
         try authority.revoke(id: revoked, reason: .cessationOfOperation, now: now)
     }
 
@@ -58,8 +59,8 @@ public enum CanaryCredential {
     private static func needsNew(_ role: Role, layout: BrokerLayout, now: Date) throws -> Bool {
         let paths = files(role, in: layout)
         guard FileManager.default.fileExists(atPath: paths.key),
-              let text = try? String(contentsOfFile: paths.certificate, encoding: .utf8),
-              let certificate = try? Certificate(pem: text)
+            let text = try? String(contentsOfFile: paths.certificate, encoding: .utf8),
+            let certificate = try? Certificate(pem: text)
         else { return true }
         return certificate.notAfter.timeIntervalSince(now) < renewBeforeSeconds
     }

@@ -20,28 +20,33 @@ public enum DeployableCRL {
         do {
             list = try RevocationList(pem: pem)
         } catch {
-            throw ProvisioningError("the CRL in \(source) cannot be read (\(error)); it was not deployed and the "
-                + "broker keeps its current CRL")
+            throw ProvisioningError(
+                "the CRL in \(source) cannot be read (\(error)); it was not deployed and the "
+                    + "broker keeps its current CRL")
         }
         guard list.isSigned(by: issuer) else {
-            throw ProvisioningError("the CRL in \(source) is not signed by the issuing CA '\(issuer.subject)'; "
-                + "it was not deployed")
+            throw ProvisioningError(
+                "the CRL in \(source) is not signed by the issuing CA '\(issuer.subject)'; "
+                    + "it was not deployed")
         }
         guard list.thisUpdate <= now.addingTimeInterval(300) else {
-            throw ProvisioningError("the CRL in \(source) is dated \(iso(list.thisUpdate)), in the future; "
-                + "check the clocks; it was not deployed")
+            throw ProvisioningError(
+                "the CRL in \(source) is dated \(iso(list.thisUpdate)), in the future; "
+                    + "check the clocks; it was not deployed")
         }
         let remaining = list.nextUpdate.timeIntervalSince(now)
         guard remaining >= minimumRemaining(of: list) else {
             let when = remaining <= 0 ? "expired at" : "expires at"
-            throw ProvisioningError("the CRL in \(source) \(when) \(iso(list.nextUpdate)); a broker refuses every "
-                + "client once it expires, so it was not deployed; re-sign it with 'fleetctl crl'")
+            throw ProvisioningError(
+                "the CRL in \(source) \(when) \(iso(list.nextUpdate)); a broker refuses every "
+                    + "client once it expires, so it was not deployed; re-sign it with 'fleetctl crl'")
         }
         let listed = Set(list.revokedSerials.map(normalised))
         let missing = mustList.map(normalised).filter { !listed.contains($0) }
         guard missing.isEmpty else {
-            throw ProvisioningError("the CRL in \(source) does not list \(missing.count) revoked certificate(s) "
-                + "(first: serial \(missing[0])); it is older than the inventory and was not deployed")
+            throw ProvisioningError(
+                "the CRL in \(source) does not list \(missing.count) revoked certificate(s) "
+                    + "(first: serial \(missing[0])); it is older than the inventory and was not deployed")
         }
         return list
     }

@@ -7,8 +7,9 @@ public enum InventoryPrincipals {
     /// All principals, devices first, each list sorted by id so that exports are deterministic.
     public static func load(from authority: CertificateAuthority) throws -> [Principal] {
         let devices = try authority.devices().sorted { $0.id < $1.id }.map { device throws -> Principal in
-            try Principal(id: device.id, kind: .device, groups: device.groups, attributes: device.attributes,
-                          revoked: isLockedOut(device.state))
+            try Principal(
+                id: device.id, kind: .device, groups: device.groups, attributes: device.attributes,
+                revoked: isLockedOut(device.state))
         }
         let services = try authority.services().sorted { $0.name < $1.name }.map { service throws -> Principal in
             try Principal(id: service.name, kind: .service, revoked: isLockedOut(service.state))

@@ -69,15 +69,19 @@ public struct MosquittoConfiguration: Sendable, Equatable {
             "max_inflight_messages 100",
         ]
         if let persistenceDirectory {
-            lines += ["persistence true", "persistence_location \(directoryPath(persistenceDirectory))",
-                      "autosave_interval 5"]
+            lines += [
+                "persistence true", "persistence_location \(directoryPath(persistenceDirectory))",
+                "autosave_interval 5",
+            ]
         } else {
             lines.append("persistence false")
         }
         if let pidFile { lines.append("pid_file \(pidFile)") }
         if let logFile {
-            lines += ["log_dest file \(logFile)", "log_type error", "log_type warning", "log_type notice",
-                      "log_type information", "connection_messages true", "log_timestamp_format %Y-%m-%dT%H:%M:%S"]
+            lines += [
+                "log_dest file \(logFile)", "log_type error", "log_type warning", "log_type notice",
+                "log_type information", "connection_messages true", "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+            ]
         } else {
             lines.append("log_dest stderr")
         }
