@@ -45,6 +45,10 @@ public enum PolicyLinter {
                 add(.error, "allow publish '\(rule.template.text)' can never match: the broker refuses client "
                     + "publishes under '\(root)'")
             }
+            if wide.levels.count > TopicFilter.maximumLevels {
+                add(.error, "topic '\(rule.template.text.prefix(60))...' has \(wide.levels.count) levels and can never "
+                    + "match: Mosquitto refuses topics of more than \(TopicFilter.maximumLevels)")
+            }
             if wide.hasEmptyLevels {
                 add(.warning, "topic '\(rule.template.text)' has an empty level ('//', or a leading or trailing '/'); "
                     + "it matches only topics with that same empty level")

@@ -7,6 +7,9 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
     public let text: String
     public let levels: [String]
 
+    /// Mosquitto 2.0 treats a topic or filter of more levels as a malformed packet and drops the client.
+    public static let maximumLevels = 200
+
     /// Validates `text` as a filter; the error names the filter and what is wrong with it.
     public init(_ text: String) throws(PolicyError) {
         guard !text.isEmpty else { throw PolicyError("topic filter is empty") }
