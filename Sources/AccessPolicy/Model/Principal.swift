@@ -58,7 +58,8 @@ public struct Principal: Sendable, Hashable, Codable {
         guard let first = name.unicodeScalars.first, isAlphanumeric(first) else {
             throw PolicyError("\(what) '\(name)' must start with a letter or digit")
         }
-        guard !name.contains("..") else { throw PolicyError("\(what) '\(name)' may not contain '..'") }
+        let bytes = Array(name.utf8)
+        guard !zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == $0 }) else { throw PolicyError("\(what) '\(name)' may not contain '..'") }
     }
 
     private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

@@ -80,7 +80,9 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
                 parts.append(value)
             }
         }
-        return try? TopicFilter(parts.joined(separator: "/"))
+        // Safe without re-validation: literals were validated in init, and every filled value is a name in
+        // the id charset (no '/', '+', '#', NUL), so the shape of the filter cannot change.
+        return TopicFilter(trusted: parts)
     }
 
     /// The template with each `{device}` level replaced by `marker` and other placeholders by `+`:
@@ -93,8 +95,9 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
             case .group, .attribute: return "+"
             }
         }
-        // Safe: the literal levels were validated in init and placeholders became single-level tokens.
-        return try! TopicFilter(parts.joined(separator: "/"))
+        // Safe: the literal levels were validated in init, and each placeholder became one level (a name
+        // without '/' or '#', or '+').
+        return TopicFilter(trusted: parts)
     }
 
     private static func placeholder(_ raw: String, in text: String) throws(PolicyError) -> Level {
