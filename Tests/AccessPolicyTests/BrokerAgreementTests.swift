@@ -76,7 +76,8 @@ import TestSupport
                     + "\(expected ? "allow" : "deny"), broker \(byBroker ? "allow" : "deny")")
             }
         }
-        #expect(disagreements.isEmpty, "\(disagreements.count) of \(cases.count):\n\(disagreements.joined(separator: "\n"))")
+        let report = disagreements.joined(separator: "\n")
+        #expect(disagreements.isEmpty, "\(disagreements.count) of \(cases.count) cases disagree:\n\(report)")
         #expect(narrowedSeen > 0)
         // The table must exercise both answers for both actions, or it proves little.
         let allowedReads = cases.filter { $0.action == .subscribe && (results[$0.principal]?["read"]?[$0.topic]
@@ -178,7 +179,8 @@ import TestSupport
         try #require(export.status == 0, "\(export)")
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: acl))
         handle.seekToEndOfFile()
-        handle.write(Data("\n# test only: the writer that publishes the read cases\nuser \(Self.writer)\ntopic write #\n".utf8))
+        let writerBlock = "\n# test only: the writer of the read cases\nuser \(Self.writer)\ntopic write #\n"
+        handle.write(Data(writerBlock.utf8))
         try handle.close()
 
         let passwords = folder.file("passwords")

@@ -98,7 +98,8 @@ public struct PolicySet: Sendable {
                 + "than \(TopicFilter.maximumLevels) and disconnects the client")
         }
         if principal.revoked {
-            return Decision(allowed: false, rule: nil, reason: "\(principal.kind.rawValue) '\(principal.id)' is revoked")
+            let who = "\(principal.kind.rawValue) '\(principal.id)'"
+            return Decision(allowed: false, rule: nil, reason: "\(who) is revoked")
         }
         if action == .publish, let reserved = PolicySet.brokerReservedRoot(ofTopic: topic) {
             return Decision(allowed: false, rule: nil,

@@ -41,7 +41,8 @@ struct EMQXWriter {
             }
             for action in Action.allCases {
                 let topics = own.filter { $0.action == action }.map(\.filter.text)
-                if !topics.isEmpty { body += "{allow, \(who(principal)), \(action.rawValue), \(try quoted(topics))}.\n" }
+                guard !topics.isEmpty else { continue }
+                body += "{allow, \(who(principal)), \(action.rawValue), \(try quoted(topics))}.\n"
             }
             if principal.kind == .service { body += "{deny, \(who(principal)), all, \(list(roots))}.\n" }
         }

@@ -122,7 +122,8 @@ public enum PolicyLinter {
             let subjectCovered = deny.subject == allow.subject
                 || (deny.subject.allDevices && allow.subject.services.isEmpty)
             return subjectCovered && deny.template.widened(device: "{device}")
-                .covers(allow.template.widened(device: "{device}")) && deny.template.usesDevice == allow.template.usesDevice
+                .covers(allow.template.widened(device: "{device}"))
+                && deny.template.usesDevice == allow.template.usesDevice
         }
     }
 }

@@ -52,14 +52,17 @@ public struct Principal: Sendable, Hashable, Codable {
         guard !name.isEmpty else { throw PolicyError("\(what) is empty") }
         guard name.utf8.count <= 64 else { throw PolicyError("\(what) '\(name)' is longer than 64 characters") }
         for scalar in name.unicodeScalars where !isAllowed(scalar) {
-            let shown = scalar.value < 0x21 || scalar.value > 0x7e ? "U+\(String(scalar.value, radix: 16))" : "'\(scalar)'"
+            let invisible = scalar.value < 0x21 || scalar.value > 0x7e
+            let shown = invisible ? "U+\(String(scalar.value, radix: 16, uppercase: true))" : "'\(scalar)'"
             throw PolicyError("\(what) '\(printable(name))' may not contain \(shown)")
         }
         guard let first = name.unicodeScalars.first, isAlphanumeric(first) else {
             throw PolicyError("\(what) '\(name)' must start with a letter or digit")
         }
         let bytes = Array(name.utf8)
-        guard !zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == $0 }) else { throw PolicyError("\(what) '\(name)' may not contain '..'") }
+        guard !zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == $0 }) else {
+            throw PolicyError("\(what) '\(name)' may not contain '..'")
+        }
     }
 
     private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

@@ -19,14 +19,16 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
         for (index, level) in levels.enumerated() {
             if level.utf8.contains(UInt8(ascii: "#")) {
                 guard level == "#" else {
-                    throw PolicyError("topic filter '\(text)' has '#' inside the level '\(level)'; '#' must be a whole level")
+                    throw PolicyError(
+                        "topic filter '\(text)' has '#' inside the level '\(level)'; '#' must be a whole level")
                 }
                 guard index == levels.count - 1 else {
                     throw PolicyError("topic filter '\(text)' has '#' before its last level")
                 }
             }
             if level.utf8.contains(UInt8(ascii: "+")), level != "+" {
-                throw PolicyError("topic filter '\(text)' has '+' inside the level '\(level)'; '+' must be a whole level")
+                throw PolicyError(
+                    "topic filter '\(text)' has '+' inside the level '\(level)'; '+' must be a whole level")
             }
         }
         self.text = text
