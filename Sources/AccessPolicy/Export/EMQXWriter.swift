@@ -26,7 +26,7 @@ struct EMQXWriter {
         }
         for principal in exporter.principals where !principal.revoked {
             let rights = PrincipalRights(principal, policies: exporter.policies)
-            let own = rights.allows.filter { !sharedSet.contains($0.rule) }
+            let own = rights.allows.filter { !sharedSet.contains($0.rule) && !rights.fullyDenied($0) }
             try checkSubscribeDenies(rights)
             let denies = rights.denies.filter { deny in
                 let reach = principal.kind == .service || !sharedSet.contains(deny.rule) ? rights.allows : own
