@@ -9,7 +9,7 @@ import TestSupport
 /// reason code, read rights by whether a message a privileged writer publishes is delivered, never by the
 /// SUBACK. The broker listens on plain TCP on loopback with a password file whose usernames are the
 /// principal ids, since acl_file keys on the username exactly as it does with certificate identities.
-@Suite(.serialized) struct BrokerAgreementTests {
+@Suite struct BrokerAgreementTests {
     private static let password = "table-secret"
     private static let writer = "table-writer"
     private static var passwordTool: String {
@@ -29,26 +29,45 @@ import TestSupport
             principalsPath: PolicyFixtures.examplePrincipalsFile, minimumNarrowed: 1)
     }
 
+    /// The dynamic-security export, loaded by Mosquitto's own plugin, agrees on every case too, with no
+    /// narrowing: its roles are per client, so nothing shared has to be taken back from services.
+    @Test func aclCheckAgreesWithMosquittoDynamicSecurityOnEveryCaseOfTheExamples() throws {
+        try checkAgreement(policiesPath: PolicyFixtures.examplePolicies,
+            principalsPath: PolicyFixtures.examplePrincipalsFile, format: .mosquittoDynsec, minimumNarrowed: 0)
+    }
+
     /// Policies built to stress the layering: shared denies over group grants, `{group}`, named devices,
     /// service denies under broader grants, a revoked member of a group with extra rights.
     @Test func aclCheckAgreesWithMosquittoOnPoliciesThatStressTheLayering() throws {
         let folder = PolicyFixtures.fixtures + "/tricky"
-        try checkAgreement(policiesPath: folder, principalsPath: folder + "/principals/principals.json", extraTopics: [
-            "fleet/{me}/telemetry/private", "broadcast/news", "broadcast/secret/x", "broadcast/secret",
-            "vip/{me}/x", "vip/s1/x", "labs/lab/{me}/data", "labs/lab/notes", "labs/lab/l1/data", "labs/other/notes",
-            "special/x", "special/hidden", "special/hidden/deeper", "fleet/s2/telemetry/private",
-        ], minimumNarrowed: 0)
+        try checkAgreement(policiesPath: folder, principalsPath: folder + "/principals/principals.json",
+            extraTopics: Self.trickyTopics, minimumNarrowed: 0)
     }
 
+    @Test func dynamicSecurityAgreesOnPoliciesThatStressTheLayering() throws {
+        let folder = PolicyFixtures.fixtures + "/tricky"
+        try checkAgreement(policiesPath: folder, principalsPath: folder + "/principals/principals.json",
+            extraTopics: Self.trickyTopics, format: .mosquittoDynsec, minimumNarrowed: 0)
+    }
+
+    private static let trickyTopics = [
+        "fleet/{me}/telemetry/private", "broadcast/news", "broadcast/secret/x", "broadcast/secret",
+        "vip/{me}/x", "vip/s1/x", "labs/lab/{me}/data", "labs/lab/notes", "labs/lab/l1/data", "labs/other/notes",
+        "special/x", "special/hidden", "special/hidden/deeper", "fleet/s2/telemetry/private",
+    ]
+
     private func checkAgreement(
-        policiesPath: String, principalsPath: String, extraTopics: [String] = [], minimumNarrowed: Int
+        policiesPath: String, principalsPath: String, extraTopics: [String] = [], format: ACLFormat = .mosquitto,
+        minimumNarrowed: Int
     ) throws {
         let folder = try TemporaryDirectory("acl-table")
         let policies = try PolicySet.load(path: policiesPath)
         let principals = try PrincipalList.load(path: principalsPath)
-        let export = try ACLExporter(policies: policies, principals: principals).export(.mosquitto)
-        let broker = try startBroker(in: folder, principals: principals.map(\.id), anonymous: false,
-            policiesPath: policiesPath, principalsPath: principalsPath)
+        let export = try ACLExporter(policies: policies, principals: principals).export(format)
+        let broker = try format == .mosquitto
+            ? startBroker(in: folder, principals: principals.map(\.id), anonymous: false,
+                policiesPath: policiesPath, principalsPath: principalsPath)
+            : startDynsecBroker(in: folder, policiesPath: policiesPath, principalsPath: principalsPath)
         defer { broker.kill() }
 
         var cases: [Case] = []
@@ -213,6 +232,34 @@ import TestSupport
             allow_anonymous \(anonymous)
             password_file \(passwords)
             acl_file \(acl)
+            sys_interval 1
+            """)
+    }
+
+    /// A broker with the dynamic-security plugin and the exported JSON (no acl_file, as the export says).
+    /// The test gives each client a password, since this broker checks passwords where production uses
+    /// certificates, and enables revoked clients, since the plugin does not enforce `disabled` for
+    /// certificate identities: the revoked ones must have no rights regardless.
+    private func startDynsecBroker(in folder: TemporaryDirectory, policiesPath: String, principalsPath: String)
+        throws -> MosquittoBroker
+    {
+        let config = folder.file("dynamic-security.json")
+        let export = try runCommand(builtProduct("fleetctl"), [
+            "acl", "export", "--format", "mosquitto-dynsec", "--out", config,
+            "--policies", policiesPath, "--principals", principalsPath,
+        ])
+        try #require(export.status == 0, "\(export)")
+        let prepared = try runCommand(interopPython(), [
+            PolicyFixtures.fixtures + "/dynsec_test_passwords.py", config, Self.password, Self.writer,
+        ])
+        try #require(prepared.status == 0, "\(prepared)")
+        let plugin = ["/usr/lib/x86_64-linux-gnu", "/usr/lib"].map { $0 + "/mosquitto_dynamic_security.so" }
+            .first { FileManager.default.fileExists(atPath: $0) }
+        let found = try #require(plugin, "Mosquitto's dynamic-security plugin is not installed")
+        return try MosquittoBroker(configuration: """
+            allow_anonymous false
+            plugin \(found)
+            plugin_opt_config_file \(config)
             sys_interval 1
             """)
     }
