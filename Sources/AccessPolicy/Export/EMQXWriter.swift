@@ -100,6 +100,9 @@ struct EMQXWriter {
     private func quoted(_ topics: [String]) throws(PolicyError) -> String {
         var parts: [String] = []
         for topic in topics {
+            if topic.contains("${") {
+                throw PolicyError("topic '\(topic)' holds '${', which EMQX would read as a placeholder")
+            }
             parts.append("\"" + topic.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "\"", with: "\\\"") + "\"")
         }

@@ -9,10 +9,13 @@ public struct Principal: Sendable, Hashable, Codable {
         case device, service
     }
 
+    /// The id: certificate CN, broker username and client id.
     public let id: String
+    /// Device or service.
     public let kind: Kind
     /// Group names, sorted and without duplicates.
     public let groups: [String]
+    /// Attributes from `provision --attr NAME=VALUE`.
     public let attributes: [String: String]
     /// A revoked principal gets no rights at all, in decisions and in every export.
     public let revoked: Bool
@@ -36,6 +39,7 @@ public struct Principal: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey { case id, kind, groups, attributes, revoked }
 
+    /// Decodes and validates one entry of a principals file.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
