@@ -61,7 +61,8 @@ struct EMQXWriter {
                     try placeholderText(rule.template)
                 }
                 guard !topics.isEmpty else { continue }
-                body += "{\(effect.rawValue), \(sharedWho), \(action.rawValue), \(try quoted(topics))}.\n"
+                let list = try quoted(topics, placeholders: true)
+                body += "{\(effect.rawValue), \(sharedWho), \(action.rawValue), \(list)}.\n"
                 sharedCount += 1
             }
         }
@@ -97,10 +98,10 @@ struct EMQXWriter {
     }
 
     /// An Erlang list of strings; refuses topics EMQX would read as placeholders.
-    private func quoted(_ topics: [String]) throws(PolicyError) -> String {
+    private func quoted(_ topics: [String], placeholders: Bool = false) throws(PolicyError) -> String {
         var parts: [String] = []
         for topic in topics {
-            if topic.contains("${") {
+            if !placeholders && topic.contains("${") {
                 throw PolicyError("topic '\(topic)' holds '${', which EMQX would read as a placeholder")
             }
             parts.append("\"" + topic.replacingOccurrences(of: "\\", with: "\\\\")
