@@ -45,6 +45,10 @@ public enum PolicyLinter {
                 add(.error, "allow publish '\(rule.template.text)' can never match: the broker refuses client "
                     + "publishes under '\(root)'")
             }
+            if rule.action == .subscribe, wide.levels.first == "$share" {
+                add(.error, "'\(rule.template.text)' can never match: brokers check read rights against the topic "
+                    + "of each delivered message, which never starts with $share; name the topic itself")
+            }
             if wide.levels.count > TopicFilter.maximumLevels {
                 add(.error, "topic '\(rule.template.text.prefix(60))...' has \(wide.levels.count) levels and can never "
                     + "match: Mosquitto refuses topics of more than \(TopicFilter.maximumLevels)")
