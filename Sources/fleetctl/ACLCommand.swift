@@ -98,7 +98,8 @@ enum ACLCommand {
             print(try jsonText(["errors": errors, "warnings": findings.count - errors, "findings": list]))
         } else {
             for finding in findings { print(finding) }
-            print("\(errors) errors, \(findings.count - errors) warnings")
+            let warnings = findings.count - errors
+            print("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
         }
         return errors == 0 ? 0 : 1
     }

@@ -79,6 +79,13 @@ import Testing
         #expect(throws: PolicyError.self) { try decide(consumer, .publish, "fleet/+/x") }
     }
 
+    @Test func topicsDeeperThanMosquittoAcceptsAreDenied() throws {
+        let device = PolicyFixtures.device("s1")
+        let deep = "fleet/s1/telemetry/" + Array(repeating: "x", count: 198).joined(separator: "/")
+        #expect(try !decide(device, .publish, deep).allowed)
+        #expect(try decide(device, .publish, String(deep.dropLast(2))).allowed)
+    }
+
     @Test func noClientMayPublishUnderSys() throws {
         let open = try PolicyFixtures.policies("policies: [{name: a, services: [s], allow: {publish: ['#']}}]")
         let decision = try open.decide(PolicyFixtures.service("s"), .publish, "$SYS/broker/x")

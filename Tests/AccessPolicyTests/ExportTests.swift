@@ -171,6 +171,26 @@ import TestSupport
         #expect(export.warnings.contains { $0.contains("service 'telemetry-consumer'") })
     }
 
+    @Test func topicsAFormatWouldMisreadAreRefused() throws {
+        // Braces only ever form placeholders, so EMQX's ${...} cannot arrive from a policy.
+        #expect(throws: PolicyErrors.self) {
+            try PolicyFixtures.policies("policies: [{name: p, services: [p], allow: {publish: ['a/${x}']}}]")
+        }
+        let spaced = try PolicyFixtures.policies(
+            "policies: [{name: p, services: [p], allow: {publish: ['a b/c']}}]")
+        #expect(throws: PolicyError.self) {
+            try ACLExporter(policies: spaced, principals: [PolicyFixtures.service("p")]).export(.vernemq)
+        }
+        #expect(throws: PolicyErrors.self) {
+            try PolicyFixtures.policies("policies: [{name: p, services: [p], allow: {publish: ['a/b ']}}]")
+        }
+        let percent = try PolicyFixtures.policies(
+            "policies: [{name: p, devices: all, allow: {publish: ['x/%c/{device}']}}]")
+        #expect(throws: PolicyError.self) {
+            try ACLExporter(policies: percent, principals: [PolicyFixtures.device("d")]).export(.mosquitto)
+        }
+    }
+
     @Test func inertRulesAreRefused() throws {
         let policies = try PolicyFixtures.policies("policies: [{name: m, services: [m], allow: {publish: ['$SYS/x']}}]")
         let exporter = try ACLExporter(policies: policies, principals: [PolicyFixtures.service("m")])

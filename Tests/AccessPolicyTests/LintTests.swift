@@ -71,8 +71,10 @@ import Testing
         #expect(text.contains("no active device is in it"))
     }
 
-    @Test func publishingUnderSysCanNeverMatch() throws {
+    @Test func publishingUnderSysOrSubscribingToShareCanNeverMatch() throws {
         let findings = try lint("policies: [{name: m, services: [m], allow: {publish: ['$SYS/x']}}]")
         #expect(findings.contains { $0.severity == .error && $0.message.contains("never match") })
+        let shared = try lint("policies: [{name: m, services: [m], allow: {subscribe: ['$share/g/fleet/+/status']}}]")
+        #expect(shared.contains { $0.severity == .error && $0.message.contains("$share") })
     }
 }

@@ -80,7 +80,9 @@ import Testing
     }
 
     @Test func jsonIsValidInput() throws {
-        let set = try PolicyFixtures.policies(#"{"policies": [{"name": "j", "devices": "all",\#n"allow": {"subscribe": ["fleet/{device}/command"]}}]}"#, file: "j.json")
+        let json = #"{"policies": [{"name": "j", "devices": "all",\#n"#
+            + #""allow": {"subscribe": ["fleet/{device}/command"]}}]}"#
+        let set = try PolicyFixtures.policies(json, file: "j.json")
         #expect(set.rules.count == 1)
         #expect(set.rules[0].location == SourceLocation(file: "j.json", line: 2))
     }

@@ -6,20 +6,13 @@ public struct Decision: Sendable, CustomStringConvertible {
     /// A sentence that says why.
     public let reason: String
 
+    /// A decision.
     public init(allowed: Bool, rule: PolicyRule?, reason: String) {
         self.allowed = allowed
         self.rule = rule
         self.reason = reason
     }
 
+    /// `allow: reason` or `deny: reason`.
     public var description: String { "\(allowed ? "allow" : "deny"): \(reason)" }
-}
-
-/// One right a principal holds after templates are filled in: a rule and the filter it gives.
-public struct Grant: Sendable, Hashable {
-    public let rule: PolicyRule
-    public let filter: TopicFilter
-
-    public var effect: Effect { rule.effect }
-    public var action: Action { rule.action }
 }

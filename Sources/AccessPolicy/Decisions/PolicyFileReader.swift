@@ -132,7 +132,9 @@ struct PolicyFileReader {
                 fail("'\(action.rawValue)' must be a topic filter or a list of them", file, value)
                 continue
             }
-            for item in items { addRule(item, effect: effect, action: action, policy: policy, subject: subject, file: file) }
+            for item in items {
+                addRule(item, effect: effect, action: action, policy: policy, subject: subject, file: file)
+            }
         }
     }
 

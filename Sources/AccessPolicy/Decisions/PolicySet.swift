@@ -92,8 +92,14 @@ public struct PolicySet: Sendable {
         guard let principal else {
             return Decision(allowed: false, rule: nil, reason: "the client is not in the inventory")
         }
+        let depth = topic.utf8.reduce(1) { $1 == UInt8(ascii: "/") ? $0 + 1 : $0 }
+        if depth > TopicFilter.maximumLevels {
+            return Decision(allowed: false, rule: nil, reason: "the topic has \(depth) levels; Mosquitto refuses more "
+                + "than \(TopicFilter.maximumLevels) and disconnects the client")
+        }
         if principal.revoked {
-            return Decision(allowed: false, rule: nil, reason: "\(principal.kind.rawValue) '\(principal.id)' is revoked")
+            let who = "\(principal.kind.rawValue) '\(principal.id)'"
+            return Decision(allowed: false, rule: nil, reason: "\(who) is revoked")
         }
         if action == .publish, let reserved = PolicySet.brokerReservedRoot(ofTopic: topic) {
             return Decision(allowed: false, rule: nil,

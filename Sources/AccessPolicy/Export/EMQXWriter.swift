@@ -26,7 +26,7 @@ struct EMQXWriter {
         }
         for principal in exporter.principals where !principal.revoked {
             let rights = PrincipalRights(principal, policies: exporter.policies)
-            let own = rights.allows.filter { !sharedSet.contains($0.rule) }
+            let own = rights.allows.filter { !sharedSet.contains($0.rule) && !rights.fullyDenied($0) }
             try checkSubscribeDenies(rights)
             let denies = rights.denies.filter { deny in
                 let reach = principal.kind == .service || !sharedSet.contains(deny.rule) ? rights.allows : own
@@ -41,7 +41,8 @@ struct EMQXWriter {
             }
             for action in Action.allCases {
                 let topics = own.filter { $0.action == action }.map(\.filter.text)
-                if !topics.isEmpty { body += "{allow, \(who(principal)), \(action.rawValue), \(try quoted(topics))}.\n" }
+                guard !topics.isEmpty else { continue }
+                body += "{allow, \(who(principal)), \(action.rawValue), \(try quoted(topics))}.\n"
             }
             if principal.kind == .service { body += "{deny, \(who(principal)), all, \(list(roots))}.\n" }
         }
@@ -60,7 +61,8 @@ struct EMQXWriter {
                     try placeholderText(rule.template)
                 }
                 guard !topics.isEmpty else { continue }
-                body += "{\(effect.rawValue), \(sharedWho), \(action.rawValue), \(try quoted(topics))}.\n"
+                let list = try quoted(topics, placeholders: true)
+                body += "{\(effect.rawValue), \(sharedWho), \(action.rawValue), \(list)}.\n"
                 sharedCount += 1
             }
         }
@@ -96,9 +98,12 @@ struct EMQXWriter {
     }
 
     /// An Erlang list of strings; refuses topics EMQX would read as placeholders.
-    private func quoted(_ topics: [String]) throws(PolicyError) -> String {
+    private func quoted(_ topics: [String], placeholders: Bool = false) throws(PolicyError) -> String {
         var parts: [String] = []
         for topic in topics {
+            if !placeholders && topic.contains("${") {
+                throw PolicyError("topic '\(topic)' holds '${', which EMQX would read as a placeholder")
+            }
             parts.append("\"" + topic.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "\"", with: "\\\"") + "\"")
         }

@@ -101,13 +101,21 @@ struct MosquittoACLWriter {
     ) throws(PolicyError) -> [Entry] {
         let rights = PrincipalRights(principal, policies: exporter.policies)
         let sharedSet = Set(shared)
-        let userAllows = rights.allows.filter { !sharedSet.contains($0.rule) }
+        let userAllows = rights.allows.filter { !sharedSet.contains($0.rule) && !rights.fullyDenied($0) }
         // What the broker grants this client through patterns, whether or not the policy gives it.
         var brokerPatternAllows: [(Action, TopicFilter)] = []
         for rule in patternAllows {
             brokerPatternAllows.append((rule.action, rule.template.widened(device: principal.id)))
         }
-        let effectiveAllows = userAllows.map { ($0.action, $0.filter) } + brokerPatternAllows
+        // A service holds no pattern grant its policy does not fully give: those topics are denied outright.
+        var cancelled: [TopicFilter] = []
+        if principal.kind == .service {
+            for (action, filter) in brokerPatternAllows where !rights.fullyAllows(action, filter) {
+                if !cancelled.contains(filter) { cancelled.append(filter) }
+            }
+        }
+        let keptPatternAllows = brokerPatternAllows.filter { !cancelled.contains($0.1) }
+        let effectiveAllows = userAllows.map { ($0.action, $0.filter) } + keptPatternAllows
 
         var denies: [TopicFilter] = []
         for deny in rights.denies {
@@ -119,13 +127,10 @@ struct MosquittoACLWriter {
             if !denies.contains(deny.filter) { denies.append(deny.filter) }
         }
 
-        if principal.kind == .service {
-            for (action, filter) in brokerPatternAllows where !rights.fullyAllows(action, filter) {
-                guard !denies.contains(filter) else { continue }
-                denies.append(filter)
-                if rights.allows.contains(where: { $0.filter.intersects(filter) }) {
-                    narrowed.append((principal.id, filter))
-                }
+        for filter in cancelled where !denies.contains(filter) {
+            denies.append(filter)
+            if rights.allows.contains(where: { $0.filter.intersects(filter) }) {
+                narrowed.append((principal.id, filter))
             }
         }
 

@@ -36,8 +36,8 @@ struct PrincipalRights {
 
     /// Keeps the first grant of each (action, filter): later duplicates say nothing new.
     private static func unique(_ grants: [Grant]) -> [Grant] {
-        var seen = Set<String>()
-        return grants.filter { seen.insert("\($0.action.rawValue) \($0.filter.text)").inserted }
+        var seen = Set<[String]>()
+        return grants.filter { seen.insert([$0.action.rawValue, $0.filter.text]).inserted }
     }
 }
 

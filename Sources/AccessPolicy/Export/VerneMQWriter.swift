@@ -21,8 +21,8 @@ struct VerneMQWriter {
             }
             let kept = rights.allows.filter { !rights.fullyDenied($0) }
             guard !kept.isEmpty else { continue }
-            for grant in kept where grant.filter.text.hasPrefix(" ") || grant.filter.text.hasSuffix(" ") {
-                throw PolicyError("topic '\(grant.filter.text)' starts or ends with a space, which vmq_acl drops")
+            for grant in kept where grant.filter.text.contains(" ") {
+                throw PolicyError("topic '\(grant.filter.text)' holds a space; vmq_acl's line format cannot carry it")
             }
             blocks += 1
             body += "user \(principal.id)\n"

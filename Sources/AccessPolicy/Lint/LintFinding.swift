@@ -5,10 +5,14 @@ public struct LintFinding: Sendable, CustomStringConvertible {
         case error, warning
     }
 
+    /// Error or warning.
     public let severity: Severity
+    /// One sentence naming the offending value.
     public let message: String
+    /// The rule or key concerned, when there is one.
     public let location: SourceLocation?
 
+    /// A finding at `location`.
     public init(_ severity: Severity, _ message: String, at location: SourceLocation?) {
         self.severity = severity
         self.message = message

@@ -45,6 +45,14 @@ public enum PolicyLinter {
                 add(.error, "allow publish '\(rule.template.text)' can never match: the broker refuses client "
                     + "publishes under '\(root)'")
             }
+            if rule.action == .subscribe, wide.levels.first == "$share" {
+                add(.error, "'\(rule.template.text)' can never match: brokers check read rights against the topic "
+                    + "of each delivered message, which never starts with $share; name the topic itself")
+            }
+            if wide.levels.count > TopicFilter.maximumLevels {
+                add(.error, "topic '\(rule.template.text.prefix(60))...' has \(wide.levels.count) levels and can never "
+                    + "match: Mosquitto refuses topics of more than \(TopicFilter.maximumLevels)")
+            }
             if wide.hasEmptyLevels {
                 add(.warning, "topic '\(rule.template.text)' has an empty level ('//', or a leading or trailing '/'); "
                     + "it matches only topics with that same empty level")
@@ -118,7 +126,8 @@ public enum PolicyLinter {
             let subjectCovered = deny.subject == allow.subject
                 || (deny.subject.allDevices && allow.subject.services.isEmpty)
             return subjectCovered && deny.template.widened(device: "{device}")
-                .covers(allow.template.widened(device: "{device}")) && deny.template.usesDevice == allow.template.usesDevice
+                .covers(allow.template.widened(device: "{device}"))
+                && deny.template.usesDevice == allow.template.usesDevice
         }
     }
 }

@@ -2,11 +2,16 @@
 ///
 /// `description` is one sentence: `policies/sensors.yaml:12: filter 'a/#/b' has '#' before its last level`.
 public struct PolicyError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The sentence, without the location.
     public let message: String
+    /// The policy or principals file, when the problem is in one.
     public let file: String?
+    /// 1-based line in `file`.
     public let line: Int?
+    /// 1-based column in `file`.
     public let column: Int?
 
+    /// A problem `message`, found at `file`:`line` when given.
     public init(_ message: String, file: String? = nil, line: Int? = nil, column: Int? = nil) {
         self.message = message
         self.file = file
@@ -19,17 +24,5 @@ public struct PolicyError: Error, CustomStringConvertible, Sendable, Equatable {
         guard let file else { return message }
         guard let line, line > 0 else { return "\(file): \(message)" }
         return "\(file):\(line): \(message)"
-    }
-}
-
-/// Several problems at once: what a loader or linter found in all files, in file and line order.
-public struct PolicyErrors: Error, CustomStringConvertible, Sendable {
-    public let errors: [PolicyError]
-
-    public init(_ errors: [PolicyError]) { self.errors = errors }
-
-    public var description: String {
-        if errors.count == 1 { return errors[0].description }
-        return "\(errors.count) problems in the policies:\n" + errors.map { "  \($0)" }.joined(separator: "\n")
     }
 }

@@ -1,75 +1,19 @@
-/// What a rule is about: sending messages or receiving them.
-public enum Action: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Sending a message on a topic.
-    case publish
-    /// Receiving messages on a topic (enforced per delivered message by Mosquitto's acl_file).
-    case subscribe
-}
-
-/// Whether a rule grants or takes away. Deny wins over allow; what no rule grants is denied.
-public enum Effect: String, Sendable, Hashable, Codable {
-    case allow, deny
-}
-
-/// Where a rule was written: the policy file (as given to the loader) and the 1-based line.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible, Comparable {
-    public let file: String
-    public let line: Int
-
-    public init(file: String, line: Int) {
-        self.file = file
-        self.line = line
-    }
-
-    public var description: String { "\(file):\(line)" }
-
-    public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
-        (lhs.file, lhs.line) < (rhs.file, rhs.line)
-    }
-}
-
-/// The principals a policy applies to: every device, devices in some groups, named devices, named services.
-public struct Subject: Sendable, Hashable {
-    public let allDevices: Bool
-    public let groups: [String]
-    public let devices: [String]
-    public let services: [String]
-
-    public init(allDevices: Bool = false, groups: [String] = [], devices: [String] = [], services: [String] = []) {
-        self.allDevices = allDevices
-        self.groups = groups
-        self.devices = devices
-        self.services = services
-    }
-
-    /// True when the subject can name a device at all.
-    public var includesDevices: Bool { allDevices || !groups.isEmpty || !devices.isEmpty }
-
-    /// The groups through which `principal` is in this subject: `[nil]` when it is in without a group
-    /// (all devices, by name, or as a service), the matching groups otherwise, empty when it is not in.
-    public func routes(for principal: Principal) -> [String?] {
-        switch principal.kind {
-        case .service:
-            return services.contains(principal.id) ? [nil] : []
-        case .device:
-            let viaGroups = principal.groups.filter { groups.contains($0) }
-            if allDevices || devices.contains(principal.id) {
-                return principal.groups.isEmpty ? [nil] : principal.groups.map { Optional($0) }
-            }
-            return viaGroups.map { Optional($0) }
-        }
-    }
-}
-
 /// One rule: a policy's allow or deny of one action on one topic template, with where it was written.
 public struct PolicyRule: Sendable, Hashable, CustomStringConvertible {
+    /// The name of the policy the rule belongs to.
     public let policy: String
+    /// Allow or deny.
     public let effect: Effect
+    /// Publish or subscribe.
     public let action: Action
+    /// The topic filter, possibly with placeholders.
     public let template: TopicTemplate
+    /// Whom the rule applies to.
     public let subject: Subject
+    /// Where the filter was written.
     public let location: SourceLocation
 
+    /// A rule; the reader builds these from policy files.
     public init(
         policy: String, effect: Effect, action: Action, template: TopicTemplate, subject: Subject,
         location: SourceLocation

@@ -9,10 +9,13 @@ public struct Principal: Sendable, Hashable, Codable {
         case device, service
     }
 
+    /// The id: certificate CN, broker username and client id.
     public let id: String
+    /// Device or service.
     public let kind: Kind
     /// Group names, sorted and without duplicates.
     public let groups: [String]
+    /// Attributes from `provision --attr NAME=VALUE`.
     public let attributes: [String: String]
     /// A revoked principal gets no rights at all, in decisions and in every export.
     public let revoked: Bool
@@ -36,6 +39,7 @@ public struct Principal: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey { case id, kind, groups, attributes, revoked }
 
+    /// Decodes and validates one entry of a principals file.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
@@ -52,13 +56,17 @@ public struct Principal: Sendable, Hashable, Codable {
         guard !name.isEmpty else { throw PolicyError("\(what) is empty") }
         guard name.utf8.count <= 64 else { throw PolicyError("\(what) '\(name)' is longer than 64 characters") }
         for scalar in name.unicodeScalars where !isAllowed(scalar) {
-            let shown = scalar.value < 0x21 || scalar.value > 0x7e ? "U+\(String(scalar.value, radix: 16))" : "'\(scalar)'"
+            let invisible = scalar.value < 0x21 || scalar.value > 0x7e
+            let shown = invisible ? "U+\(String(scalar.value, radix: 16, uppercase: true))" : "'\(scalar)'"
             throw PolicyError("\(what) '\(printable(name))' may not contain \(shown)")
         }
         guard let first = name.unicodeScalars.first, isAlphanumeric(first) else {
             throw PolicyError("\(what) '\(name)' must start with a letter or digit")
         }
-        guard !name.contains("..") else { throw PolicyError("\(what) '\(name)' may not contain '..'") }
+        let bytes = Array(name.utf8)
+        guard !zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == $0 }) else {
+            throw PolicyError("\(what) '\(name)' may not contain '..'")
+        }
     }
 
     private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

@@ -7,6 +7,9 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
     public let text: String
     public let levels: [String]
 
+    /// Mosquitto 2.0 treats a topic or filter of more levels as a malformed packet and drops the client.
+    public static let maximumLevels = 200
+
     /// Validates `text` as a filter; the error names the filter and what is wrong with it.
     public init(_ text: String) throws(PolicyError) {
         guard !text.isEmpty else { throw PolicyError("topic filter is empty") }
@@ -14,20 +17,28 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
         guard !text.unicodeScalars.contains("\u{0}") else { throw PolicyError("topic filter holds a NUL character") }
         let levels = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         for (index, level) in levels.enumerated() {
-            if level.contains("#") {
+            if level.utf8.contains(UInt8(ascii: "#")) {
                 guard level == "#" else {
-                    throw PolicyError("topic filter '\(text)' has '#' inside the level '\(level)'; '#' must be a whole level")
+                    throw PolicyError(
+                        "topic filter '\(text)' has '#' inside the level '\(level)'; '#' must be a whole level")
                 }
                 guard index == levels.count - 1 else {
                     throw PolicyError("topic filter '\(text)' has '#' before its last level")
                 }
             }
-            if level.contains("+"), level != "+" {
-                throw PolicyError("topic filter '\(text)' has '+' inside the level '\(level)'; '+' must be a whole level")
+            if level.utf8.contains(UInt8(ascii: "+")), level != "+" {
+                throw PolicyError(
+                    "topic filter '\(text)' has '+' inside the level '\(level)'; '+' must be a whole level")
             }
         }
         self.text = text
         self.levels = levels
+    }
+
+    /// A filter from parts already known to be valid: a validated template filled with validated names.
+    init(trusted levels: [String]) {
+        self.levels = levels
+        self.text = levels.joined(separator: "/")
     }
 
     public var description: String { text }
@@ -86,7 +97,7 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
         guard !topic.isEmpty else { throw PolicyError("topic is empty") }
         guard topic.utf8.count <= 65_535 else { throw PolicyError("topic is longer than 65535 bytes") }
         guard !topic.unicodeScalars.contains("\u{0}") else { throw PolicyError("topic holds a NUL character") }
-        if topic.contains("+") || topic.contains("#") {
+        if topic.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") }) {
             throw PolicyError("topic '\(topic)' holds a wildcard; a topic name may not contain '+' or '#'")
         }
     }

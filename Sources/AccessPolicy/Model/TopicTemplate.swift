@@ -10,7 +10,9 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
         case attribute(String)
     }
 
+    /// The filter as written in the policy.
     public let text: String
+    /// Its levels, split at `/`.
     public let levels: [Level]
 
     /// Parses and validates `text`: the filter rules of MQTT, and placeholders that are whole levels.
@@ -19,6 +21,9 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
         if let bad = text.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7f }) {
             throw PolicyError("topic '\(text.debugDescription.dropFirst().dropLast())' holds the control character "
                 + "U+\(String(bad.value, radix: 16, uppercase: true)); topics in policies may not")
+        }
+        if text.first?.isWhitespace == true || text.last?.isWhitespace == true {
+            throw PolicyError("topic '\(text)' starts or ends with a space, which line-based ACL files cannot hold")
         }
         var levels: [Level] = []
         var sample: [String] = []
@@ -37,6 +42,7 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
         self.levels = levels
     }
 
+    /// The text as written.
     public var description: String { text }
 
     /// The template with no placeholders, as a filter; nil when it has placeholders.
@@ -44,8 +50,11 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
         usesPlaceholders ? nil : try? TopicFilter(text)
     }
 
+    /// True when any level is a placeholder.
     public var usesPlaceholders: Bool { levels.contains { if case .literal = $0 { false } else { true } } }
+    /// True when a level is `{device}`.
     public var usesDevice: Bool { levels.contains(.device) }
+    /// True when a level is `{group}`.
     public var usesGroup: Bool { levels.contains(.group) }
 
     /// Attribute names the template refers to.
@@ -80,7 +89,9 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
                 parts.append(value)
             }
         }
-        return try? TopicFilter(parts.joined(separator: "/"))
+        // Safe without re-validation: literals were validated in init, and every filled value is a name in
+        // the id charset (no '/', '+', '#', NUL), so the shape of the filter cannot change.
+        return TopicFilter(trusted: parts)
     }
 
     /// The template with each `{device}` level replaced by `marker` and other placeholders by `+`:
@@ -93,8 +104,9 @@ public struct TopicTemplate: Sendable, Hashable, CustomStringConvertible {
             case .group, .attribute: return "+"
             }
         }
-        // Safe: the literal levels were validated in init and placeholders became single-level tokens.
-        return try! TopicFilter(parts.joined(separator: "/"))
+        // Safe: the literal levels were validated in init, and each placeholder became one level (a name
+        // without '/' or '#', or '+').
+        return TopicFilter(trusted: parts)
     }
 
     private static func placeholder(_ raw: String, in text: String) throws(PolicyError) -> Level {

@@ -10,10 +10,14 @@ public struct YAMLNode: Sendable {
         case mapping([(key: YAMLNode, value: YAMLNode)])
     }
 
+    /// The node and its children.
     public let value: Value
+    /// 1-based line where the node starts.
     public let line: Int
+    /// 1-based column where the node starts.
     public let column: Int
 
+    /// A node at `line`:`column`.
     public init(value: Value, line: Int, column: Int) {
         self.value = value
         self.line = line

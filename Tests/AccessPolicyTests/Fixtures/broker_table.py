@@ -5,7 +5,7 @@
 # earlier case had its chance. `$SYS/...` topics cannot be published by clients: for those the broker's
 # own statistics (sys_interval 1) are awaited for `sysWait` seconds.
 # Input (argv[1]): {"port", "password", "writer", "sysWait", "principals": [{"id", "publish": [..],
-# "read": [..], "sentinel": topic or null}]}. Output: {"<id>": {"publish": {topic: code}, "read": {topic: bool}}}.
+# "read": [..], "sentinel": topic or null, "anonymous": connect without a username}]}. Output: {"<id>": {"publish": {topic: code}, "read": {topic: bool}}}.
 import json
 import sys
 import threading
@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 
 
 class Session:
-    def __init__(self, name, password, port):
+    def __init__(self, name, password, port, anonymous=False):
         self.name = name
         self.lock = threading.Lock()
         self.pending = {}
@@ -27,7 +27,8 @@ class Session:
         connected = threading.Event()
         result = {}
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=name, protocol=mqtt.MQTTv5)
-        client.username_pw_set(name, password)
+        if not anonymous:
+            client.username_pw_set(name, password)
 
         def on_connect(c, userdata, flags, reason_code, properties):
             result["rc"] = reason_code.value
@@ -90,7 +91,7 @@ def main():
     sessions = {}
     started = time.time()
     for entry in spec["principals"]:
-        session = Session(entry["id"], password, port)
+        session = Session(entry["id"], password, port, anonymous=entry.get("anonymous", False))
         filters = sorted(set(entry["read"] + ([entry["sentinel"]] if entry["sentinel"] else [])))
         if filters:
             session.client.subscribe([(f, mqtt.SubscribeOptions(qos=1)) for f in filters])
