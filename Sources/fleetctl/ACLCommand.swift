@@ -1,6 +1,8 @@
 import AccessPolicy
 import ArgumentParsing
+import FleetCA
 import Foundation
+import Provisioning
 
 /// `fleetctl acl check|lint|export`: decisions, policy checks and broker ACL files from the policy folder.
 enum ACLCommand {
@@ -10,10 +12,15 @@ enum ACLCommand {
         help: """
             fleetctl acl: decisions, checks and broker ACL files from the policy folder.
 
-            Usage: fleetctl acl COMMAND [--policies DIR] [--principals FILE] [OPTIONS]
+            Usage: fleetctl acl COMMAND [--home DIR] [--policies DIR] [--principals FILE] [OPTIONS]
 
-            --policies DIR     the policy folder (default ./policies); every .yaml, .yml and .json file in it
-            --principals FILE  a JSON list of principals: [{"id", "kind", "groups", "attributes", "revoked"}]
+            --home DIR         the CA whose inventory gives the principals: devices with their groups,
+                               attributes and revocation state, and service identities (default
+                               $FLEET_HOME, else ./fleet)
+            --policies DIR     the policy folder (default HOME/policies when it exists, else ./policies);
+                               every .yaml, .yml and .json file in it
+            --principals FILE  instead of the inventory, a JSON list of principals:
+                               [{"id", "kind", "groups", "attributes", "revoked"}]
             """,
         subcommands: [check, lint, export])
 
@@ -45,10 +52,11 @@ enum ACLCommand {
                 "decision": decision.allowed ? "allow" : "deny", "reason": decision.reason,
             ]
             if let rule = decision.rule {
-                object["rule"] = [
-                    "policy": rule.policy, "effect": rule.effect.rawValue, "filter": rule.template.text,
-                    "file": rule.location.file, "line": rule.location.line,
-                ] as [String: Any]
+                object["rule"] =
+                    [
+                        "policy": rule.policy, "effect": rule.effect.rawValue, "filter": rule.template.text,
+                        "file": rule.location.file, "line": rule.location.line,
+                    ] as [String: Any]
             }
             print(try jsonText(object))
         } else {
@@ -71,8 +79,7 @@ enum ACLCommand {
             """
     ) { arguments in
         let json = arguments.flag("--json")
-        let path = try arguments.option("--policies") ?? "policies"
-        let principals = try loadPrincipals(&arguments)
+        let (path, principals) = try loadSources(&arguments)
         try arguments.finish()
         var findings: [LintFinding]
         do {
@@ -80,9 +87,11 @@ enum ACLCommand {
             findings = PolicyLinter.lint(policies, principals: principals)
         } catch let error as PolicyErrors {
             findings = error.errors.map { problem in
-                LintFinding(.error, problem.message, at: problem.file.map {
-                    SourceLocation(file: $0, line: problem.line ?? 0)
-                })
+                LintFinding(
+                    .error, problem.message,
+                    at: problem.file.map {
+                        SourceLocation(file: $0, line: problem.line ?? 0)
+                    })
             }
         }
         let errors = findings.filter { $0.severity == .error }.count
@@ -136,13 +145,15 @@ enum ACLCommand {
             print(result.text, terminator: "")
         }
         for warning in result.warnings { writeStandardError("fleetctl: warning: \(warning)\n") }
-        let summary = "\(format.rawValue): \(result.text.utf8.count) bytes, \(result.userBlocks) per-principal "
+        let summary =
+            "\(format.rawValue): \(result.text.utf8.count) bytes, \(result.userBlocks) per-principal "
             + "blocks, \(result.sharedRules) shared rules" + (out.map { ", written to \($0)" } ?? "")
         if json && out != nil {
-            print(try jsonText([
-                "format": format.rawValue, "bytes": result.text.utf8.count, "userBlocks": result.userBlocks,
-                "sharedRules": result.sharedRules, "warnings": result.warnings, "out": out ?? "",
-            ]))
+            print(
+                try jsonText([
+                    "format": format.rawValue, "bytes": result.text.utf8.count, "userBlocks": result.userBlocks,
+                    "sharedRules": result.sharedRules, "warnings": result.warnings, "out": out ?? "",
+                ]))
         } else {
             writeStandardError("fleetctl: \(summary)\n")
         }
@@ -151,21 +162,24 @@ enum ACLCommand {
 
     /// The policy set and principals the options name.
     private static func loadInputs(_ arguments: inout Arguments) throws -> (PolicySet, [Principal]) {
-        let path = try arguments.option("--policies") ?? "policies"
-        let principals = try loadPrincipals(&arguments)
+        let (path, principals) = try loadSources(&arguments)
         return (try PolicySet.load(path: path), principals)
     }
 
-    private static func loadPrincipals(_ arguments: inout Arguments) throws -> [Principal] {
-        // TODO: read the principals from the CA inventory under --home (devices with their groups,
-        // attributes and revocation state, and service identities) once the FleetCA module lands;
-        // until then they come from --principals, which stays for tests.
-        if let home = try arguments.option("--home") {
-            throw UsageError("reading principals from the inventory in '\(home)' is not built yet; "
-                + "pass --principals FILE")
+    /// The policy folder and the principals the options name: `--principals FILE`, else the inventory of
+    /// the CA at `--home`.
+    private static func loadSources(_ arguments: inout Arguments) throws -> (String, [Principal]) {
+        let home = CAHome.resolve(try arguments.option("--home"))
+        let inHome = home.path + "/policies"
+        let path =
+            try arguments.option("--policies") ?? (FileManager.default.fileExists(atPath: inHome) ? inHome : "policies")
+        if let file = try arguments.option("--principals") { return (path, try PrincipalList.load(path: file)) }
+        guard FileManager.default.fileExists(atPath: home.inventoryPath) else {
+            throw UsageError(
+                "there is no CA inventory at '\(home.path)' to read the principals from; "
+                    + "pass --home DIR or --principals FILE")
         }
-        guard let file = try arguments.option("--principals") else { return [] }
-        return try PrincipalList.load(path: file)
+        return (path, try InventoryPrincipals.load(from: try CertificateAuthority.open(home: home)))
     }
 
     private static func jsonText(_ object: Any) throws -> String {
