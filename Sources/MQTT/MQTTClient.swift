@@ -31,6 +31,8 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         var connack: ReasonCode?
         var ended = false
         var endCode = 0
+        /// The blocking part of `connect()` is over: from now on a closed socket means the end.
+        var handshakeDone = false
     }
 
     /// Prepares a client: protocol v5, TLS 1.2+ with `options.credentials`, TCP_NODELAY, the will.
@@ -110,6 +112,7 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
             }
             try check(mosquitto_loop_start(handle), "starting the network thread")
             state.loopRunning = true
+            state.handshakeDone = true
         }
     }
 
@@ -129,7 +132,7 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
             }
             // A TLS handshake refused by the broker can end libmosquitto's thread without any callback;
             // a closed socket before CONNACK means the same as a disconnect.
-            if ended || mosquitto_socket(handle) < 0 {
+            if ended || (gate.withLock { $0.handshakeDone } && mosquitto_socket(handle) < 0) {
                 throw MQTTError(code: Int32(code), message: "connection to \(options.host):\(options.port) as "
                                 + "'\(options.clientID)' ended before CONNACK: " + String(cString: mosquitto_strerror(Int32(code))))
             }
@@ -142,8 +145,8 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
 
     /// True once the connection is over (or the attempt failed): nothing more will arrive on this client.
     public var hasEnded: Bool {
-        let (ended, connack) = gate.withLock { ($0.ended, $0.connack) }
-        return ended || connack?.isFailure == true || (connack == nil && mosquitto_socket(handle) < 0)
+        let (ended, connack, handshakeDone) = gate.withLock { ($0.ended, $0.connack, $0.handshakeDone) }
+        return ended || connack?.isFailure == true || (handshakeDone && connack == nil && mosquitto_socket(handle) < 0)
     }
 
     /// True between a successful CONNACK and the end of the connection.

@@ -13,12 +13,12 @@ final class DeliveryBroker: @unchecked Sendable {  // used from the test's threa
     let broker: MosquittoBroker
     var port: UInt16 { broker.port }
 
-    init(persistent: Bool = false, start: Bool = true, pki: TestPKI? = nil) throws {
+    init(persistent: Bool = false, start: Bool = true, withACL: Bool = true, pki: TestPKI? = nil) throws {
         self.pki = try pki ?? TestPKI()
         files = try TemporaryDirectory("fleet-delivery")
         let acl = "pattern readwrite fleet/%u/#\n\nuser ingest\ntopic read fleet/#\n\nuser watcher\ntopic read fleet/#\n"
         try acl.write(toFile: files.file("acl"), atomically: true, encoding: .utf8)
-        var lines = [self.pki.brokerTLSConfiguration(aclFile: files.file("acl")), "max_queued_messages 0",
+        var lines = [self.pki.brokerTLSConfiguration(aclFile: withACL ? files.file("acl") : nil), "max_queued_messages 0",
                      "max_inflight_messages 0"]
         if persistent {
             lines += ["persistence true", "persistence_location \(files.path)/", "autosave_interval 1"]
