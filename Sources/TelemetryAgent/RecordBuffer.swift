@@ -70,7 +70,7 @@ public final class RecordBuffer {
         self.streams = Dictionary(uniqueKeysWithValues: streams.map { ($0.name, $0) })
         let mode: Database.Durability = durability == .power ? .power : .process
         do {
-            database = try Self.openChecked(path: path, durability: mode)
+            database = try Self.openChecked(path: path, durability: mode, quickCheck: setAsideDamaged)
         } catch let problem {
             guard setAsideDamaged else {
                 throw AgentError("the buffer '\(path)' is damaged: \(problem.message); start the agent to set it aside")
@@ -105,10 +105,14 @@ public final class RecordBuffer {
             streams: configuration.streams, setAsideDamaged: false)
     }
 
-    private static func openChecked(path: String, durability: Database.Durability) throws(AgentError) -> Database {
+    /// Opens and migrates; with `quickCheck` (the agent at start) SQLite first reads the whole file to find
+    /// damage. Other processes skip it: damage then shows as an error of the statement that meets it.
+    private static func openChecked(
+        path: String, durability: Database.Durability, quickCheck: Bool = true
+    ) throws(AgentError) -> Database {
         do {
             let database = try Database(path: path, durability: durability)
-            if let problem = database.integrityProblem() { throw AgentError(problem) }
+            if quickCheck, let problem = database.integrityProblem() { throw AgentError(problem) }
             try database.migrate(migrations)
             return database
         } catch let error as AgentError {
@@ -301,12 +305,17 @@ public final class RecordBuffer {
     private func settleInTransaction(delivered: [Int64], rejected: [(id: Int64, reason: Int)], now: Int64) throws {
         var delta = BufferCounters()
         var rows: Int64 = 0, bytes: Int64 = 0
-        for id in delivered {
-            for row in try database.query("DELETE FROM records WHERE id = ? RETURNING size", [.integer(id)]) {
-                delta.delivered += 1
-                rows -= 1
-                bytes -= row[0].int64 ?? 0
-            }
+        // One statement per 500 acknowledgements: the ids travel as a JSON array.
+        var start = 0
+        while start < delivered.count {
+            let chunk = delivered[start..<min(start + 500, delivered.count)]
+            start += chunk.count
+            let list = "[" + chunk.map(String.init).joined(separator: ",") + "]"
+            let sizes = try database.query(
+                "DELETE FROM records WHERE id IN (SELECT value FROM json_each(?)) RETURNING size", [.text(list)])
+            delta.delivered += Int64(sizes.count)
+            rows -= Int64(sizes.count)
+            bytes -= sizes.reduce(0) { $0 + ($1[0].int64 ?? 0) }
         }
         for (id, reason) in rejected {
             try database.run(

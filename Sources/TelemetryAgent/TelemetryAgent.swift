@@ -60,6 +60,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private var notAfter: Date?
     private var swapping = false
     private var swapDeadline = 0.0
+    private var settleDeadline = Double.infinity
 
     /// The boot epoch this run stamps on new records.
     public let bootEpoch: Int64
@@ -209,7 +210,15 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 log("connect failed error=\(failure.message)")
                 closeConnection(retry: true)
             }
-            commit(submissions)
+            // Acknowledgements are settled in groups (a few ms or 256 at a time) unless producers wait anyway.
+            let settleDue = delivered.count + rejected.count >= 256
+                || (!delivered.isEmpty || !rejected.isEmpty) && monotonicSeconds() >= settleDeadline
+            if !submissions.isEmpty || settleDue || stopping { commit(submissions) }
+            if delivered.isEmpty && rejected.isEmpty {
+                settleDeadline = .infinity
+            } else if settleDeadline == .infinity {
+                settleDeadline = monotonicSeconds() + 0.005
+            }
 
             let now = monotonicSeconds()
             if stopping && drainDeadline == nil {
@@ -233,7 +242,8 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 nextStatus = now + 1
                 refreshStatus()
             }
-            _ = wake.wait(timeout: .now() + .milliseconds(connected ? 50 : 100))
+            let pause = settleDeadline.isFinite ? 5 : (connected ? 50 : 100)
+            _ = wake.wait(timeout: .now() + .milliseconds(pause))
         }
     }
 
@@ -253,7 +263,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             outcomes = records.map { _ in .refused(error.message) }
         }
         // Producers that look at the status after their submit returns must see their records in it.
-        refreshStatus()
+        if !submissions.isEmpty { refreshStatus() }
         var offset = 0
         for submission in submissions {
             submission.outcomes = Array(outcomes[offset..<(offset + submission.records.count)])
@@ -396,7 +406,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private func fillWindow() {
         guard connected, let client, !swapping else { return }
         let room = configuration.delivery.window - inflight.count
-        guard room > 0 else { return }
+        // Refill in chunks, not one query per acknowledgement.
+        guard room > 0, room >= configuration.delivery.window / 4 || inflight.isEmpty else { return }
+        // After a reconnect everything unacknowledged goes again: settle first what was acknowledged.
+        if cursor == 0 && (!delivered.isEmpty || !rejected.isEmpty) { commit([]) }
         let now = nowMilliseconds()
         let records: [BufferedRecord]
         do {
