@@ -127,7 +127,16 @@ meta() { sqlite3 -readonly buffer.db "SELECT value FROM meta WHERE key = '$1'"; 
 wait_delivered() {  # wait until the buffer holds nothing and `delivered` reached $1 (polled cheaply with sqlite3)
     until [ "$(meta rows)" = 0 ] && [ "$(meta delivered)" -ge "$1" ]; do sleep 0.05; done
 }
-start_agent() { "$AGENT" run --config agent.json 2>agent.log & AGENT_PID=$!; }
+start_agent() {
+    if [ -n "${BENCH_PERF:-}" ]; then  # profile the agent instead of running it plainly (developer aid)
+        perf record -e cpu-clock -g -o "$BENCH_PERF.$RANDOM" -- "$AGENT" run --config agent.json 2>agent.log &
+        sleep 0.5
+        AGENT_PID=$(pgrep -n -f "fleet-agent run --config agent.json")
+    else
+        "$AGENT" run --config agent.json 2>agent.log &
+        AGENT_PID=$!
+    fi
+}
 stop_agent() { kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; AGENT_PID=""; }
 
 start_agent
@@ -146,10 +155,8 @@ delivered_before=$(meta delivered)
 "$AGENT" send --config agent.json --stream host --batch 5000 < records.txt >/dev/null
 start=$(now)
 start_agent
-[ -n "${BENCH_PERF:-}" ] && { perf record -e cpu-clock -g -o "$BENCH_PERF" -p "$AGENT_PID" 2>/dev/null & PERF_PID=$!; }
 wait_delivered $((delivered_before + N))
 [ -n "${BENCH_DEBUG:-}" ] && echo "agent cpu ticks during drain: $(awk '{ print $14 + $15 }' /proc/$AGENT_PID/stat), broker: $(awk '{ print $14 + $15 }' /proc/$BROKER_PID/stat)" >&2
-[ -n "${BENCH_PERF:-}" ] && { kill -INT $PERF_PID; wait $PERF_PID || true; }
 drain_seconds=$(python3 -c "print($(now) - $start)")
 stop_agent
 

@@ -200,8 +200,9 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         if running { _ = mosquitto_loop_stop(handle, !live) }
     }
 
-    private func check(_ status: Int32, _ action: String) throws(MQTTError) {
-        guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else { throw .mosquitto(status, action) }
+    /// `action` is only formed on failure: describing an imported C enum costs more than the call itself.
+    private func check(_ status: Int32, _ action: @autoclosure () -> String) throws(MQTTError) {
+        guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else { throw .mosquitto(status, action()) }
     }
 
     // MARK: - Callbacks from libmosquitto's thread

@@ -242,7 +242,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 nextStatus = now + 1
                 refreshStatus()
             }
-            let pause = settleDeadline.isFinite ? 5 : (connected ? 50 : 100)
+            let pause = settleDeadline.isFinite || !inflight.isEmpty ? 5 : (connected ? 50 : 100)
             _ = wake.wait(timeout: .now() + .milliseconds(pause))
         }
     }
@@ -357,7 +357,13 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         do {
             let client = try MQTTClient(options: options) { [weak self] event in
                 guard let self else { return }
-                self.shared.withLock { $0.events.append((thisGeneration, event)) }
+                let queued = self.shared.withLock { state -> Int in
+                    state.events.append((thisGeneration, event))
+                    return state.events.count
+                }
+                // Acknowledgements wake the loop in groups (it also looks every few ms while records are in
+                // flight): one wake-up per acknowledgement cost more than the rest of the delivery path.
+                if case .published = event, queued % 128 != 0 { return }
                 self.wake.signal()
             }
             self.client = client
