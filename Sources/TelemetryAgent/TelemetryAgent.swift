@@ -3,13 +3,13 @@ import MQTT
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The device's telemetry agent, embeddable in an application.
@@ -79,13 +79,15 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             limits: .init(maxRows: configuration.buffer.maxRows, maxBytes: configuration.buffer.maxBytes),
             streams: configuration.streams, report: log)
         bootEpoch = try buffer.beginEpoch()
-        backoff = Backoff(minimum: configuration.delivery.reconnectMinimum,
-                          maximum: configuration.delivery.reconnectMaximum)
+        backoff = Backoff(
+            minimum: configuration.delivery.reconnectMinimum,
+            maximum: configuration.delivery.reconnectMaximum)
         notAfter = CertificateExpiry.notAfter(path: configuration.tls.cert)
         shared.withLock {
-            $0.credentials = Self.credentials(configuration.tls, cert: configuration.tls.cert,
-                                              key: configuration.tls.key, chain: configuration.tls.chain,
-                                              bufferPath: configuration.buffer.path)
+            $0.credentials = Self.credentials(
+                configuration.tls, cert: configuration.tls.cert,
+                key: configuration.tls.key, chain: configuration.tls.chain,
+                bufferPath: configuration.buffer.path)
             $0.subscriptions = [("fleet/\(configuration.device)/command", 1)]
         }
         if let aside = buffer.setAsidePath { lastError = "buffer file was damaged and set aside at \(aside)" }
@@ -122,8 +124,11 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
 
     /// Commits one record; returns its sequence number or throws the refusal.
     @discardableResult
-    public func submit(stream: String, payload: [UInt8], capturedMilliseconds: Int64? = nil) throws(AgentError) -> Int64 {
-        let outcome = submit([IncomingRecord(stream: stream, payload: payload, capturedMilliseconds: capturedMilliseconds)])
+    public func submit(stream: String, payload: [UInt8], capturedMilliseconds: Int64? = nil) throws(AgentError) -> Int64
+    {
+        let outcome = submit([
+            IncomingRecord(stream: stream, payload: payload, capturedMilliseconds: capturedMilliseconds)
+        ])
         guard case .accepted(let sequence, _)? = outcome.first else {
             if case .refused(let reason)? = outcome.first { throw AgentError("record refused: \(reason)") }
             throw AgentError("record refused")
@@ -135,8 +140,9 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     /// then the connection is closed and a new one opened with the new pair. The buffer carries on;
     /// anything unacknowledged is sent again on the new connection.
     public func replaceCredentials(certificate: String, key: String, chain: String?) {
-        let credentials = Self.credentials(configuration.tls, cert: certificate, key: key, chain: chain,
-                                           bufferPath: configuration.buffer.path)
+        let credentials = Self.credentials(
+            configuration.tls, cert: certificate, key: key, chain: chain,
+            bufferPath: configuration.buffer.path)
         shared.withLock { $0.credentials = credentials }
         swapRequest.withLock { $0 = (certificate, true) }
         wake.signal()
@@ -167,10 +173,12 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     /// The latest status (refreshed every loop round that changed something, and every heartbeat).
     public func status() -> AgentStatus {
         if let status = shared.withLock({ $0.status }) { return status }
-        let snapshot = (try? buffer.snapshot(now: nowMilliseconds()))
+        let snapshot =
+            (try? buffer.snapshot(now: nowMilliseconds()))
             ?? BufferSnapshot(rows: 0, bytes: 0, counters: BufferCounters(), epoch: bootEpoch, nextSequence: 0)
-        return AgentStatus(device: configuration.device, online: false, snapshot: snapshot, notAfter: notAfter,
-                           lastError: lastError)
+        return AgentStatus(
+            device: configuration.device, online: false, snapshot: snapshot, notAfter: notAfter,
+            lastError: lastError)
     }
 
     /// Stops: new submissions are refused, in-flight records get up to `delivery.drainTimeout` to be
@@ -211,7 +219,8 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 closeConnection(retry: true)
             }
             // Acknowledgements are settled in groups (a few ms or 256 at a time) unless producers wait anyway.
-            let settleDue = delivered.count + rejected.count >= 256
+            let settleDue =
+                delivered.count + rejected.count >= 256
                 || (!delivered.isEmpty || !rejected.isEmpty) && monotonicSeconds() >= settleDeadline
             if !submissions.isEmpty || settleDue || stopping { commit(submissions) }
             if delivered.isEmpty && rejected.isEmpty {
@@ -253,8 +262,9 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         let records = submissions.flatMap(\.records)
         var outcomes: [AppendOutcome]
         do {
-            outcomes = try buffer.apply(append: records, delivered: delivered, rejected: rejected,
-                                        now: nowMilliseconds())
+            outcomes = try buffer.apply(
+                append: records, delivered: delivered, rejected: rejected,
+                now: nowMilliseconds())
             delivered.removeAll()
             rejected.removeAll()
         } catch {
@@ -452,10 +462,12 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private var statusTopic: String { "fleet/\(configuration.device)/status" }
 
     private func makeStatus(online: Bool) -> AgentStatus {
-        let snapshot = (try? buffer.snapshot(now: nowMilliseconds()))
+        let snapshot =
+            (try? buffer.snapshot(now: nowMilliseconds()))
             ?? BufferSnapshot(rows: 0, bytes: 0, counters: BufferCounters(), epoch: bootEpoch, nextSequence: 0)
-        return AgentStatus(device: configuration.device, online: online, snapshot: snapshot, notAfter: notAfter,
-                           lastError: online ? nil : lastError)
+        return AgentStatus(
+            device: configuration.device, online: online, snapshot: snapshot, notAfter: notAfter,
+            lastError: online ? nil : lastError)
     }
 
     private func refreshStatus() {
@@ -513,7 +525,9 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             var data = leaf
             if data.last != UInt8(ascii: "\n") { data.append(UInt8(ascii: "\n")) }
             data.append(issuing)
-            if FileManager.default.createFile(atPath: joined + ".tmp", contents: data), rename(joined + ".tmp", joined) == 0 {
+            if FileManager.default.createFile(atPath: joined + ".tmp", contents: data),
+                rename(joined + ".tmp", joined) == 0
+            {
                 certificateFile = joined
             }
         }

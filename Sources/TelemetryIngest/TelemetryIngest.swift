@@ -3,7 +3,7 @@ import Store
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The reference consumer that proves delivery: it keeps a persistent MQTT session (clean start off, a
@@ -66,10 +66,12 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
         }
         let runner = Unmanaged.passRetained(Runner { [self] in superviseConnection() }).toOpaque()
         var thread = pthread_t()
-        pthread_create(&thread, nil, { raw in
-            Unmanaged<Runner>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, runner)
+        pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Runner>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, runner)
         pthread_detach(thread)
     }
 
@@ -91,7 +93,9 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
                 let client = try MQTTClient(options: connectOptions) { [self] event in handle(event) }
                 try client.connect()
                 try client.waitForConnack(timeout: 10)
-                for subscription in options.subscriptions { try client.subscribe(subscription.filter, qos: subscription.qos) }
+                for subscription in options.subscriptions {
+                    try client.subscribe(subscription.filter, qos: subscription.qos)
+                }
                 state.withLock { $0.connected = true }
                 log("ingest connected broker=\(options.host):\(options.port)")
                 delay = 0.1

@@ -2,7 +2,7 @@ import ArgumentParsing
 import TelemetryAgent
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleet-agent send`: records from standard input into the buffer.
@@ -35,8 +35,10 @@ enum SendCommand {
         let buffer = agentSocket == nil ? try RecordBuffer(configuration: configuration) : nil
         let streamPrefix = Array("{\"stream\":\"\(stream)\",".utf8)
 
-        var accepted = 0, refused = 0
-        var first: Int64?, last: Int64?
+        var accepted = 0
+        var refused = 0
+        var first: Int64?
+        var last: Int64?
         var reasons: [String: Int] = [:]
         var batch: [IncomingRecord] = []
         func flush() {
@@ -84,10 +86,12 @@ enum SendCommand {
         }
         flush()
         if json {
-            print("{\"accepted\":\(accepted),\"refused\":\(refused),\"firstSeq\":\(first ?? 0),\"lastSeq\":\(last ?? 0)}")
+            print(
+                "{\"accepted\":\(accepted),\"refused\":\(refused),\"firstSeq\":\(first ?? 0),\"lastSeq\":\(last ?? 0)}")
         } else {
-            print("accepted \(accepted) records" + (first.map { " (seq \($0)-\(last ?? $0))" } ?? "")
-                  + ", refused \(refused)")
+            print(
+                "accepted \(accepted) records" + (first.map { " (seq \($0)-\(last ?? $0))" } ?? "")
+                    + ", refused \(refused)")
         }
         for (reason, count) in reasons { writeStandardError("fleet-agent: \(count) refused: \(reason)\n") }
         return refused == 0 ? 0 : 1

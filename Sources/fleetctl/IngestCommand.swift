@@ -3,7 +3,7 @@ import MQTT
 import TelemetryIngest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleetctl ingest`: the reference consumer, and `fleetctl ingest report`.
@@ -32,7 +32,9 @@ enum IngestCommand {
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         if let word = arguments.nextPositional() {
-            guard word == "report" else { throw UsageError("unknown ingest command '\(word)'; see 'fleetctl ingest --help'") }
+            guard word == "report" else {
+                throw UsageError("unknown ingest command '\(word)'; see 'fleetctl ingest --help'")
+            }
             return try report(&arguments)
         }
         guard let database = try arguments.option("--db") else { throw UsageError("missing --db FILE") }
@@ -97,9 +99,12 @@ enum IngestCommand {
         }
         print("device\treceived\tduplicates\tmissing\tranges")
         for report in reports {
-            let ranges = report.missing.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
-            print("\(report.device)\t\(report.received)\t\(report.duplicates)\t\(report.missingCount)\t"
-                  + (ranges.isEmpty ? "-" : ranges.joined(separator: ",")))
+            let ranges = report.missing.map {
+                $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)"
+            }
+            print(
+                "\(report.device)\t\(report.received)\t\(report.duplicates)\t\(report.missingCount)\t"
+                    + (ranges.isEmpty ? "-" : ranges.joined(separator: ",")))
         }
         return 0
     }

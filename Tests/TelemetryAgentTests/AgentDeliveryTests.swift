@@ -2,8 +2,8 @@ import Foundation
 import MQTT
 import TelemetryAgent
 import TelemetryIngest
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct AgentDeliveryTests {
     @Test func recordsReachTheIngestWithSequenceEpochAndCaptureTime() throws {

@@ -2,8 +2,8 @@ import Foundation
 import MQTT
 import TelemetryAgent
 import TelemetryIngest
-import Testing
 import TestSupport
+import Testing
 
 /// A producer on the agent's Unix socket: writes lines, reads one answer per line.
 final class SocketProducer {
@@ -34,7 +34,9 @@ final class SocketProducer {
         let bytes = Array(lines.map { $0 + "\n" }.joined().utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard written > 0 else { return nil }
             offset += written
         }
@@ -142,18 +144,20 @@ func acceptedSequences(_ answers: [String]) -> [Int64] {
         #expect(acknowledged.count >= 1_000)
 
         agent = try AgentProcess(config: bundle.configPath)
-        #expect(waitUntil(timeout: 20) {
-            guard let fresh = SocketProducer(path: socketPath) else { return false }
-            producer = fresh
-            return true
-        })
+        #expect(
+            waitUntil(timeout: 20) {
+                guard let fresh = SocketProducer(path: socketPath) else { return false }
+                producer = fresh
+                return true
+            })
         let after = try #require(producer.send((0..<200).map { "{\"stream\":\"host\",\"after\":\($0)}" }))
         acknowledged += acceptedSequences(after)
 
         let store = try IngestStore(path: scratch.file("ingest.db"))
-        #expect(waitUntil(timeout: 60) {
-            (try? store.report().first?.received ?? 0) ?? 0 >= acknowledged.count
-        })
+        #expect(
+            waitUntil(timeout: 60) {
+                (try? store.report().first?.received ?? 0) ?? 0 >= acknowledged.count
+            })
         let missing = acknowledged.filter { (try? store.contains(device: "dev-m", sequence: $0)) != true }
         #expect(missing == [])
         #expect(try store.report().first?.missing == [])
@@ -191,8 +195,9 @@ func acceptedSequences(_ answers: [String]) -> [Int64] {
         let broker = try DeliveryBroker(start: false)
         let bundle = try DeviceBundle(device: "dev-s", broker: broker, buffer: ", \"maxRows\": 5")
         let input = (0..<8).map { "{\"n\":\($0)}" }.joined(separator: "\n") + "\n"
-        let sent = try runCommand(builtProduct("fleet-agent"),
-                                  ["send", "--config", bundle.configPath, "--stream", "host", "--json"], input: input)
+        let sent = try runCommand(
+            builtProduct("fleet-agent"),
+            ["send", "--config", bundle.configPath, "--stream", "host", "--json"], input: input)
         #expect(sent.status == 0, "\(sent)")
         #expect(sent.standardOutput.contains("\"accepted\":8"))
         let status = try runCommand(builtProduct("fleet-agent"), ["status", "--config", bundle.configPath, "--json"])
@@ -201,8 +206,9 @@ func acceptedSequences(_ answers: [String]) -> [Int64] {
         #expect(object?["backlog"] as? Int == 5)
         #expect(object?["evictedNormal"] as? Int == 3)
         #expect((object?["certificateNotAfter"] as? String)?.isEmpty == false)
-        let unknown = try runCommand(builtProduct("fleet-agent"),
-                                     ["send", "--config", bundle.configPath, "--stream", "nope"], input: "{}\n")
+        let unknown = try runCommand(
+            builtProduct("fleet-agent"),
+            ["send", "--config", bundle.configPath, "--stream", "nope"], input: "{}\n")
         #expect(unknown.status == 2)
         #expect(unknown.standardError.contains("'nope'"))
     }
