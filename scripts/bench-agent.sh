@@ -10,6 +10,7 @@
 #   drain_100k          seconds for a started agent to deliver a 100,000-record backlog.
 #   rss_idle_kb, rss_load_kb, rss_backlog_1m_kb   the agent's resident memory: connected and idle, peak
 #                       while delivering, and holding a 1,000,000-record backlog on disk.
+#   anon_idle_kb, anon_backlog_1m_kb   the private (anonymous) part of it, idle and holding the backlog.
 set -euo pipefail
 BIN=$(cd "${1:?usage: bench-agent.sh BIN_DIR}" && pwd)
 AGENT="$BIN/fleet-agent"
@@ -122,6 +123,7 @@ cat > agent.json <<JSON
 }
 JSON
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+anon() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status"; }
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 meta() { sqlite3 -readonly buffer.db "SELECT value FROM meta WHERE key = '$1'"; }
 wait_delivered() {  # wait until the buffer holds nothing and `delivered` reached $1 (polled cheaply with sqlite3)
@@ -142,6 +144,7 @@ stop_agent() { kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; A
 start_agent
 sleep 2
 idle_rss=$(rss "$AGENT_PID")
+idle_anon=$(anon "$AGENT_PID")
 start=$(now)
 "$AGENT" send --config agent.json --stream host --batch 2000 < records.txt >/dev/null
 [ -n "${BENCH_DEBUG:-}" ] && echo "send done after $(python3 -c "print($(now) - $start)") s" >&2
@@ -167,12 +170,14 @@ start_agent
 while [ "$(meta rows)" -lt "$BACKLOG" ]; do sleep 0.2; done
 sleep 3
 backlog_rss=$(rss "$AGENT_PID")
+backlog_anon=$(anon "$AGENT_PID")
 backlog_hwm=$(hwm "$AGENT_PID")
 stop_agent
 
-python3 - "$N" "$agent_seconds" "$peer_seconds" "$drain_seconds" "$idle_rss" "$load_hwm" "$backlog_rss" "$backlog_hwm" <<'PY'
+python3 - "$N" "$agent_seconds" "$peer_seconds" "$drain_seconds" "$idle_rss" "$load_hwm" "$backlog_rss" "$backlog_hwm" \
+    "$idle_anon" "$backlog_anon" <<'PY'
 import sys
-n, agent, peer, drain, idle, load, backlog, backlog_peak = sys.argv[1:]
+n, agent, peer, drain, idle, load, backlog, backlog_peak, idle_anon, backlog_anon = sys.argv[1:]
 n = int(n); agent = float(agent); peer = float(peer)
 rate, peer_rate = n / agent, n / peer
 print(f"agent_qos1_rate\t{rate:.0f}\trecords/s\tmosquitto_pub -l\t{peer_rate:.0f}\t{rate / peer_rate:.2f}")
@@ -180,4 +185,7 @@ print(f"drain_100k\t{float(drain):.2f}\ts\t-\t-\t-")
 print(f"rss_idle_kb\t{idle}\tKiB\t-\t-\t-")
 print(f"rss_load_kb\t{load}\tKiB\t-\t-\t-")
 print(f"rss_backlog_1m_kb\t{backlog}\tKiB\tpeak while holding\t{backlog_peak}\t-")
+# Most of the RSS is shared library text (Swift runtime, libcrypto); the private heap is what could grow.
+print(f"anon_idle_kb\t{idle_anon}\tKiB\t-\t-\t-")
+print(f"anon_backlog_1m_kb\t{backlog_anon}\tKiB\t-\t-\t-")
 PY

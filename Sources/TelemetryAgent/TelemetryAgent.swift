@@ -435,7 +435,11 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             return
         }
         for record in records {
-            guard let stream = configuration.stream(record.stream) else { continue }
+            guard let stream = configuration.stream(record.stream) else {
+                // A stream dropped from the configuration: its records wait for their TTL, never block others.
+                cursor = record.id
+                continue
+            }
             let remaining = max(1, (record.expiresMilliseconds - now + 999) / 1000)
             let message = MQTTMessage(
                 topic: stream.topic, payload: record.payload, qos: stream.qos,
@@ -451,7 +455,12 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             } catch {
                 inflight.removeValue(forKey: record.id)
                 log("publish failed id=\(record.id) error=\(error)")
-                return
+                guard !error.isNotConnected, error.code != -1 else { return }
+                // libmosquitto refused this message itself (too large, bad UTF-8): it would fail again on every
+                // connection, so it moves aside like a broker refusal, as 0x80 "unspecified error".
+                rejected.append((record.id, 0x80))
+                cursor = record.id
+                continue
             }
             cursor = record.id
         }
