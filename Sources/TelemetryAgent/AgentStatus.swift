@@ -30,6 +30,8 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var certificateNotAfter: String?
     /// The last connection problem, if the agent is not connected.
     public var lastError: String?
+    /// What the certificate renewal last reported (set by the renewal client through the agent), if anything.
+    public var renewal: String?
 
     init(device: String, online: Bool, snapshot: BufferSnapshot, notAfter: Date?, lastError: String?) {
         self.device = device

@@ -167,6 +167,15 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         try current.publish(message, tag: 0)
     }
 
+    /// Sets the renewal line of the status (nil clears it); it goes out with the next heartbeat and in the
+    /// will, so a failing renewal is visible upstream.
+    public func reportRenewal(_ text: String?) {
+        renewalNote.withLock { $0 = text }
+        wake.signal()
+    }
+
+    private let renewalNote = Mutex<String?>(nil)
+
     /// True while connected to the broker.
     public var isOnline: Bool { shared.withLock { $0.online } }
 
@@ -474,9 +483,11 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         let snapshot =
             (try? buffer.snapshot(now: nowMilliseconds()))
             ?? BufferSnapshot(rows: 0, bytes: 0, counters: BufferCounters(), epoch: bootEpoch, nextSequence: 0)
-        return AgentStatus(
+        var status = AgentStatus(
             device: configuration.device, online: online, snapshot: snapshot, notAfter: notAfter,
             lastError: online ? nil : lastError)
+        status.renewal = renewalNote.withLock { $0 }
+        return status
     }
 
     private func refreshStatus() {

@@ -183,6 +183,8 @@ func acceptedSequences(_ answers: [String]) -> [Int64] {
         // A renewed certificate for the same device, with a new key.
         let renewed = try broker.pki.device("dev-r")
         agent.replaceCredentials(certificate: renewed.certificate, key: renewed.key, chain: renewed.chain)
+        agent.reportRenewal("renewed: new certificate in use")
+        #expect(waitUntil(timeout: 10) { agent.status().renewal == "renewed: new certificate in use" })
         let second = agent.submit(records(200, start: 200))
         #expect(waitUntil(timeout: 30) { ingest.counts.stored >= 400 && agent.status().backlog == 0 })
         let report = try #require(try IngestStore(path: scratch.file("ingest.db")).report().first)
