@@ -91,6 +91,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             $0.subscriptions = [("fleet/\(configuration.device)/command", 1)]
         }
         if let aside = buffer.setAsidePath { lastError = "buffer file was damaged and set aside at \(aside)" }
+        refreshStatus()
     }
 
     /// Where the damaged buffer file went, when one was found at start.
@@ -179,15 +180,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     /// True while connected to the broker.
     public var isOnline: Bool { shared.withLock { $0.online } }
 
-    /// The latest status (refreshed every loop round that changed something, and every heartbeat).
+    /// The latest status: refreshed after each commit of submitted records, every second and every heartbeat.
     public func status() -> AgentStatus {
-        if let status = shared.withLock({ $0.status }) { return status }
-        let snapshot =
-            (try? buffer.snapshot(now: nowMilliseconds()))
-            ?? BufferSnapshot(rows: 0, bytes: 0, counters: BufferCounters(), epoch: bootEpoch, nextSequence: 0)
-        return AgentStatus(
-            device: configuration.device, online: false, snapshot: snapshot, notAfter: notAfter,
-            lastError: lastError)
+        // Made by the loop thread (and once by init): the buffer's connection is never used from here.
+        shared.withLock { $0.status }!
     }
 
     /// Stops: new submissions are refused, in-flight records get up to `delivery.drainTimeout` to be

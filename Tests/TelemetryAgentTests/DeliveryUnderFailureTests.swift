@@ -193,6 +193,30 @@ func acceptedSequences(_ answers: [String]) -> [Int64] {
         #expect(waitUntil(timeout: 10) { broker.broker.log.components(separatedBy: "as dev-r").count - 1 >= 2 })
     }
 
+    /// A file size limit (`ulimit -f`, SIGXFSZ ignored) stands in for a full disk: writes past it fail.
+    @Test func fullDiskIsReportedAndSurvived() throws {
+        let broker = try DeliveryBroker(start: false)
+        let bundle = try DeviceBundle(device: "dev-z", broker: broker)
+        let padding = String(repeating: "x", count: 400)
+        let input = (0..<20_000).map { "{\"n\":\($0),\"pad\":\"\(padding)\"}" }.joined(separator: "\n") + "\n"
+        let script = "trap '' XFSZ; ulimit -f 1000; exec \"$0\" send --config \"$1\" --stream host --batch 500 --json"
+        let sent = try runCommand("/bin/bash", ["-c", script, builtProduct("fleet-agent"), bundle.configPath],
+                                  input: input)
+        #expect(sent.status == 1, "\(sent)")
+        #expect(sent.standardError.contains("refused"))
+        let summary = try JSONSerialization.jsonObject(with: Data(sent.standardOutput.utf8)) as? [String: Any]
+        let accepted = try #require(summary?["accepted"] as? Int)
+        #expect(accepted > 0 && accepted < 20_000)
+
+        // What was acknowledged is intact, and the agent starts on the buffer.
+        let agent = try TelemetryAgent(configuration: try bundle.configuration())
+        agent.start()
+        defer { agent.stop() }
+        #expect(agent.bufferSetAsidePath == nil)
+        #expect(agent.status().backlog == Int64(accepted))
+        #expect(agent.submit(records(1)).first?.sequence == Int64(accepted + 1))
+    }
+
     @Test func sendAndStatusCommandsWorkWithoutARunningAgent() throws {
         let broker = try DeliveryBroker(start: false)
         let bundle = try DeviceBundle(device: "dev-s", broker: broker, buffer: ", \"maxRows\": 5")
