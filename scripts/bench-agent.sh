@@ -5,8 +5,9 @@
 # Prints one line per figure: name<TAB>value<TAB>unit<TAB>peer<TAB>peer_value<TAB>ratio
 #   agent_qos1_rate     records/s through the durable buffer (fleet-agent send -> agent socket -> SQLite
 #                       commit -> broker, QoS 1, every record deleted only on its PUBACK) beside
-#                       mosquitto_pub -l sending the same number of QoS 1 messages with the same certificates (50k lines per run at most:
-#                       mosquitto_pub -l silently loses messages past that, see DESIGN.md).
+#                       mosquitto_pub -l sending the same number of QoS 1 messages with the same
+#                       certificates (50k lines per run at most: mosquitto_pub -l silently loses messages
+#                       past that, see DESIGN.md).
 #   agent_qos1_rate_power   the same with "durability": "power" (each group commit fsynced).
 #   drain_100k          seconds for a started agent to deliver a 100,000-record backlog.
 #   rss_idle_kb, rss_load_kb, rss_backlog_1m_kb   the agent's resident memory: connected and idle, peak
