@@ -129,19 +129,12 @@ public final class SocketInput: @unchecked Sendable {  // descriptors are guarde
         return reply
     }
 
-    private struct Header: Decodable {
-        let stream: String
-        let captured: Int64?
-    }
-
     static func parse(_ line: [UInt8]) -> Result<IncomingRecord, AgentError> {
-        do {
-            let header = try JSONDecoder().decode(Header.self, from: Data(line))
-            return .success(IncomingRecord(stream: header.stream, payload: line, capturedMilliseconds: header.captured))
-        } catch {
+        guard let header = RecordLine(line) else {
             let text = String(decoding: line.prefix(60), as: UTF8.self)
             return .failure(AgentError("line '\(text)' is not a JSON object with a string \"stream\""))
         }
+        return .success(IncomingRecord(stream: header.stream, payload: line, capturedMilliseconds: header.captured))
     }
 
     private func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
