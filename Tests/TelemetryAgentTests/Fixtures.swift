@@ -18,6 +18,7 @@ final class DeliveryBroker: @unchecked Sendable {  // used from the test's threa
         files = try TemporaryDirectory("fleet-delivery")
         let acl =
             "pattern readwrite fleet/%u/#\n\nuser ingest\ntopic read fleet/#\n\nuser watcher\ntopic read fleet/#\n"
+            + "\nuser operator\ntopic write fleet/+/command\n"
         try acl.write(toFile: files.file("acl"), atomically: true, encoding: .utf8)
         var lines = [
             self.pki.brokerTLSConfiguration(aclFile: withACL ? files.file("acl") : nil), "max_queued_messages 0",
@@ -52,11 +53,11 @@ final class DeliveryBroker: @unchecked Sendable {  // used from the test's threa
     }
 
     /// A client with the `watcher` identity that records what it receives.
-    func watcher(_ log: MessageLog) throws -> MQTTClient {
-        let identity = try pki.service("watcher")
+    func watcher(_ log: MessageLog, identity name: String = "watcher") throws -> MQTTClient {
+        let identity = try pki.service(name)
         let client = try MQTTClient(
             options: MQTTConnectOptions(
-                host: "127.0.0.1", port: Int(port), clientID: "watcher",
+                host: "127.0.0.1", port: Int(port), clientID: name,
                 credentials: TLSCredentials(
                     caFile: identity.ca,
                     certificateFile: identity.fullChain,
