@@ -2,7 +2,7 @@ import CMosquitto
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// libmosquitto needs one global initialisation; a lazily initialised global runs it exactly once.
@@ -31,6 +31,8 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         var connack: ReasonCode?
         var ended = false
         var endCode = 0
+        /// The blocking part of `connect()` is over: from now on a closed socket means the end.
+        var handshakeDone = false
     }
 
     /// Prepares a client: protocol v5, TLS 1.2+ with `options.credentials`, TCP_NODELAY, the will.
@@ -38,7 +40,8 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
     public init(options: MQTTConnectOptions, handler: @escaping @Sendable (MQTTEvent) -> Void) throws(MQTTError) {
         _ = libraryInitialised
         guard let handle = mosquitto_new(options.clientID, options.cleanStart, nil) else {
-            throw MQTTError(message: "cannot create an MQTT client for '\(options.clientID)': \(String(cString: strerror(errno)))")
+            throw MQTTError(
+                message: "cannot create an MQTT client for '\(options.clientID)': \(String(cString: strerror(errno)))")
         }
         self.handle = handle
         self.options = options
@@ -56,21 +59,25 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
     private func configure() throws(MQTTError) {
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "setting MQTT v5")
         try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "setting TCP_NODELAY")
-        try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(options.receiveMaximum)),
-                  "setting receive maximum \(options.receiveMaximum)")
-        try check(mosquitto_int_option(handle, MOSQ_OPT_SEND_MAXIMUM, Int32(options.sendMaximum)),
-                  "setting send maximum \(options.sendMaximum)")
+        try check(
+            mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(options.receiveMaximum)),
+            "setting receive maximum \(options.receiveMaximum)")
+        try check(
+            mosquitto_int_option(handle, MOSQ_OPT_SEND_MAXIMUM, Int32(options.sendMaximum)),
+            "setting send maximum \(options.sendMaximum)")
         let tls = options.credentials
-        try check(mosquitto_tls_set(handle, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil),
-                  "loading TLS files (CA '\(tls.caFile)', certificate '\(tls.certificateFile)', key '\(tls.keyFile)')")
+        try check(
+            mosquitto_tls_set(handle, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil),
+            "loading TLS files (CA '\(tls.caFile)', certificate '\(tls.certificateFile)', key '\(tls.keyFile)')")
         try check(mosquitto_tls_opts_set(handle, 1, "tlsv1.2", nil), "setting TLS options")
         // libmosquitto's own reconnect would resend behind the owner's back: push it an hour away.
         try check(mosquitto_reconnect_delay_set(handle, 3600, 3600, false), "setting the reconnect delay")
         if let will = options.will {
             let properties = try PropertyList.forMessage(will)
             let status = will.payload.withUnsafeBytes { buffer in
-                mosquitto_will_set_v5(handle, will.topic, Int32(buffer.count), buffer.baseAddress, Int32(will.qos),
-                                      will.retain, properties.head)
+                mosquitto_will_set_v5(
+                    handle, will.topic, Int32(buffer.count), buffer.baseAddress, Int32(will.qos),
+                    will.retain, properties.head)
             }
             try check(status, "setting the will on '\(will.topic)'")
             _ = properties.release()
@@ -91,8 +98,9 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         if let expiry = options.sessionExpiry {
             try properties.addInt32(MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry)
         }
-        let status = mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepalive),
-                                               nil, properties.head)
+        let status = mosquitto_connect_bind_v5(
+            handle, options.host, Int32(options.port), Int32(options.keepalive),
+            nil, properties.head)
         guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
             gate.withLock {
                 $0.ended = true
@@ -106,10 +114,12 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
     private func startLoop() throws(MQTTError) {
         try gate.withLock { state throws(MQTTError) in
             guard !state.closing else {
-                throw MQTTError(code: Int32(MOSQ_ERR_NO_CONN.rawValue), message: "the client was closed while connecting")
+                throw MQTTError(
+                    code: Int32(MOSQ_ERR_NO_CONN.rawValue), message: "the client was closed while connecting")
             }
             try check(mosquitto_loop_start(handle), "starting the network thread")
             state.loopRunning = true
+            state.handshakeDone = true
         }
     }
 
@@ -122,16 +132,21 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
             let (connack, ended, code) = gate.withLock { ($0.connack, $0.ended, $0.endCode) }
             if let connack {
                 guard !connack.isFailure else {
-                    throw MQTTError(reason: connack, message: "broker \(options.host):\(options.port) refused "
-                                    + "the connection of '\(options.clientID)': \(connack)")
+                    throw MQTTError(
+                        reason: connack,
+                        message: "broker \(options.host):\(options.port) refused "
+                            + "the connection of '\(options.clientID)': \(connack)")
                 }
                 return connack
             }
             // A TLS handshake refused by the broker can end libmosquitto's thread without any callback;
             // a closed socket before CONNACK means the same as a disconnect.
-            if ended || mosquitto_socket(handle) < 0 {
-                throw MQTTError(code: Int32(code), message: "connection to \(options.host):\(options.port) as "
-                                + "'\(options.clientID)' ended before CONNACK: " + String(cString: mosquitto_strerror(Int32(code))))
+            if ended || (gate.withLock { $0.handshakeDone } && mosquitto_socket(handle) < 0) {
+                throw MQTTError(
+                    code: Int32(code),
+                    message: "connection to \(options.host):\(options.port) as "
+                        + "'\(options.clientID)' ended before CONNACK: "
+                        + String(cString: mosquitto_strerror(Int32(code))))
             }
             if monotonicSeconds() > deadline {
                 throw MQTTError(message: "no CONNACK from \(options.host):\(options.port) within \(timeout) s")
@@ -142,8 +157,8 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
 
     /// True once the connection is over (or the attempt failed): nothing more will arrive on this client.
     public var hasEnded: Bool {
-        let (ended, connack) = gate.withLock { ($0.ended, $0.connack) }
-        return ended || connack?.isFailure == true || (connack == nil && mosquitto_socket(handle) < 0)
+        let (ended, connack, handshakeDone) = gate.withLock { ($0.ended, $0.connack, $0.handshakeDone) }
+        return ended || connack?.isFailure == true || (handshakeDone && connack == nil && mosquitto_socket(handle) < 0)
     }
 
     /// True between a successful CONNACK and the end of the connection.
@@ -158,13 +173,16 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         let properties = try PropertyList.forMessage(message)
         return try gate.withLock { state throws(MQTTError) -> Int32 in
             guard !state.ended, !state.closing else {
-                throw MQTTError(code: Int32(MOSQ_ERR_NO_CONN.rawValue), message: "publish to '\(message.topic)' "
-                                + "failed: the connection is closed")
+                throw MQTTError(
+                    code: Int32(MOSQ_ERR_NO_CONN.rawValue),
+                    message: "publish to '\(message.topic)' "
+                        + "failed: the connection is closed")
             }
             var messageID: Int32 = 0
             let status = message.payload.withUnsafeBytes { buffer in
-                mosquitto_publish_v5(handle, &messageID, message.topic, Int32(buffer.count), buffer.baseAddress,
-                                     Int32(message.qos), message.retain, properties.head)
+                mosquitto_publish_v5(
+                    handle, &messageID, message.topic, Int32(buffer.count), buffer.baseAddress,
+                    Int32(message.qos), message.retain, properties.head)
             }
             guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
                 throw .mosquitto(status, "publish to '\(message.topic)'")
@@ -197,8 +215,9 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
         if running { _ = mosquitto_loop_stop(handle, !live) }
     }
 
-    private func check(_ status: Int32, _ action: String) throws(MQTTError) {
-        guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else { throw .mosquitto(status, action) }
+    /// `action` is only formed on failure: describing an imported C enum costs more than the call itself.
+    private func check(_ status: Int32, _ action: @autoclosure () -> String) throws(MQTTError) {
+        guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else { throw .mosquitto(status, action()) }
     }
 
     // MARK: - Callbacks from libmosquitto's thread
@@ -236,8 +255,9 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
             guard let client = MQTTClient.client(user), let raw else { return }
             let source = raw.pointee
             let payload = source.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(source.payloadlen))) }
-            var message = MQTTMessage(topic: String(cString: source.topic), payload: payload ?? [],
-                                      qos: Int(source.qos), retain: source.retain)
+            var message = MQTTMessage(
+                topic: String(cString: source.topic), payload: payload ?? [],
+                qos: Int(source.qos), retain: source.retain)
             readMessageProperties(properties, into: &message)
             client.handler(.message(message))
         }

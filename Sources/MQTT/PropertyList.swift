@@ -16,16 +16,19 @@ final class PropertyList {
     }
 
     func addUser(_ name: String, _ value: String) throws(MQTTError) {
-        try check(mosquitto_property_add_string_pair(&head, Int32(MQTT_PROP_USER_PROPERTY.rawValue), name, value),
-                  "adding user property '\(name)'")
+        try check(
+            mosquitto_property_add_string_pair(&head, Int32(MQTT_PROP_USER_PROPERTY.rawValue), name, value),
+            "adding user property '\(name)'")
     }
 
     func addInt32(_ identifier: mqtt5_property, _ value: UInt32) throws(MQTTError) {
-        try check(mosquitto_property_add_int32(&head, Int32(identifier.rawValue), value), "adding property \(identifier)")
+        try check(
+            mosquitto_property_add_int32(&head, Int32(identifier.rawValue), value), "adding property \(identifier)")
     }
 
     func addString(_ identifier: mqtt5_property, _ value: String) throws(MQTTError) {
-        try check(mosquitto_property_add_string(&head, Int32(identifier.rawValue), value), "adding property \(identifier)")
+        try check(
+            mosquitto_property_add_string(&head, Int32(identifier.rawValue), value), "adding property \(identifier)")
     }
 
     func addBinary(_ identifier: mqtt5_property, _ value: [UInt8]) throws(MQTTError) {
@@ -45,8 +48,9 @@ final class PropertyList {
         return list
     }
 
-    private func check(_ status: Int32, _ action: String) throws(MQTTError) {
-        guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else { throw .mosquitto(status, action) }
+    /// `action` is only formed on failure: describing an imported C enum costs more than the call itself.
+    private func check(_ status: Int32, _ action: @autoclosure () -> String) throws(MQTTError) {
+        guard status == Int32(MOSQ_ERR_SUCCESS.rawValue) else { throw .mosquitto(status, action()) }
     }
 }
 
@@ -56,9 +60,13 @@ func readMessageProperties(_ chain: OpaquePointer?, into message: inout MQTTMess
     while let current = property {
         switch UInt32(mosquitto_property_identifier(current)) {
         case MQTT_PROP_USER_PROPERTY.rawValue:
-            var name: UnsafeMutablePointer<CChar>?, value: UnsafeMutablePointer<CChar>?
-            _ = mosquitto_property_read_string_pair(current, Int32(MQTT_PROP_USER_PROPERTY.rawValue), &name, &value, false)
-            if let name, let value { message.userProperties.append(UserProperty(String(cString: name), String(cString: value))) }
+            var name: UnsafeMutablePointer<CChar>?
+            var value: UnsafeMutablePointer<CChar>?
+            _ = mosquitto_property_read_string_pair(
+                current, Int32(MQTT_PROP_USER_PROPERTY.rawValue), &name, &value, false)
+            if let name, let value {
+                message.userProperties.append(UserProperty(String(cString: name), String(cString: value)))
+            }
             free(name)
             free(value)
         case MQTT_PROP_MESSAGE_EXPIRY_INTERVAL.rawValue:
@@ -73,7 +81,8 @@ func readMessageProperties(_ chain: OpaquePointer?, into message: inout MQTTMess
         case MQTT_PROP_CORRELATION_DATA.rawValue:
             var value: UnsafeMutableRawPointer?
             var length: UInt16 = 0
-            _ = mosquitto_property_read_binary(current, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &value, &length, false)
+            _ = mosquitto_property_read_binary(
+                current, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &value, &length, false)
             if let value { message.correlationData = Array(UnsafeRawBufferPointer(start: value, count: Int(length))) }
             free(value)
         default:
@@ -84,5 +93,5 @@ func readMessageProperties(_ chain: OpaquePointer?, into message: inout MQTTMess
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The agent's configuration, read from the bundle's `agent.json`.
@@ -161,7 +161,9 @@ enum Identifier {
     static func isValid(_ text: String) -> Bool {
         guard (1...64).contains(text.utf8.count), !text.contains("..") else { return false }
         let allowed = text.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "._-".unicodeScalars.contains(scalar))
         }
         guard allowed, let first = text.unicodeScalars.first else { return false }
         return first.properties.isAlphabetic || ("0"..."9").contains(first)

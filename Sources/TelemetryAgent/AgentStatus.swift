@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// What the agent reports on its retained status topic, in its last will, in `fleet-agent status` and
@@ -30,6 +30,8 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var certificateNotAfter: String?
     /// The last connection problem, if the agent is not connected.
     public var lastError: String?
+    /// What the certificate renewal last reported (set by the renewal client through the agent), if anything.
+    public var renewal: String?
 
     init(device: String, online: Bool, snapshot: BufferSnapshot, notAfter: Date?, lastError: String?) {
         self.device = device
@@ -71,27 +73,34 @@ public struct AgentStatus: Sendable, Codable, Equatable {
             lines.append("# TYPE fleet_agent_\(name) \(type)")
             for (labels, value) in samples {
                 let all = labels.isEmpty ? label : "\(label),\(labels)"
-                lines.append("fleet_agent_\(name){\(all)} \(value == value.rounded() ? String(Int64(value)) : String(value))")
+                lines.append(
+                    "fleet_agent_\(name){\(all)} \(value == value.rounded() ? String(Int64(value)) : String(value))")
             }
         }
         metric("online", "gauge", "1 when connected to the broker.", [("", online ? 1 : 0)])
         metric("backlog_records", "gauge", "Records waiting in the buffer.", [("", Double(backlog))])
         metric("backlog_bytes", "gauge", "Payload bytes waiting in the buffer.", [("", Double(backlogBytes))])
-        metric("oldest_record_age_seconds", "gauge", "Age of the oldest waiting record.",
-               [("", oldestAgeSeconds ?? 0)])
-        metric("records_total", "counter", "Records by outcome.", [
-            ("outcome=\"accepted\"", Double(accepted)), ("outcome=\"delivered\"", Double(delivered)),
-            ("outcome=\"rejected\"", Double(rejected)), ("outcome=\"expired\"", Double(expired)),
-            ("outcome=\"refused\"", Double(refused)),
-        ])
-        metric("evicted_total", "counter", "Records evicted to make room, by priority.", [
-            ("priority=\"bulk\"", Double(evictedBulk)), ("priority=\"normal\"", Double(evictedNormal)),
-            ("priority=\"critical\"", Double(evictedCritical)),
-        ])
+        metric(
+            "oldest_record_age_seconds", "gauge", "Age of the oldest waiting record.",
+            [("", oldestAgeSeconds ?? 0)])
+        metric(
+            "records_total", "counter", "Records by outcome.",
+            [
+                ("outcome=\"accepted\"", Double(accepted)), ("outcome=\"delivered\"", Double(delivered)),
+                ("outcome=\"rejected\"", Double(rejected)), ("outcome=\"expired\"", Double(expired)),
+                ("outcome=\"refused\"", Double(refused)),
+            ])
+        metric(
+            "evicted_total", "counter", "Records evicted to make room, by priority.",
+            [
+                ("priority=\"bulk\"", Double(evictedBulk)), ("priority=\"normal\"", Double(evictedNormal)),
+                ("priority=\"critical\"", Double(evictedCritical)),
+            ])
         metric("buffer_set_aside_total", "counter", "Damaged buffer files moved aside.", [("", Double(bufferSetAside))])
         if let notAfter = certificateNotAfter, let seconds = parseRFC3339(notAfter) {
-            metric("certificate_not_after_seconds", "gauge", "The device certificate's notAfter (Unix time).",
-                   [("", seconds)])
+            metric(
+                "certificate_not_after_seconds", "gauge", "The device certificate's notAfter (Unix time).",
+                [("", seconds)])
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -112,7 +121,7 @@ func parseRFC3339(_ text: String) -> Double? {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension AgentStatus {
@@ -120,7 +129,8 @@ extension AgentStatus {
     public static func read(configuration: AgentConfiguration) throws(AgentError) -> AgentStatus {
         let buffer = try RecordBuffer(configuration: configuration)
         let snapshot = try buffer.snapshot(now: nowMilliseconds())
-        return AgentStatus(device: configuration.device, online: false, snapshot: snapshot,
-                           notAfter: CertificateExpiry.notAfter(path: configuration.tls.cert), lastError: nil)
+        return AgentStatus(
+            device: configuration.device, online: false, snapshot: snapshot,
+            notAfter: CertificateExpiry.notAfter(path: configuration.tls.cert), lastError: nil)
     }
 }

@@ -26,8 +26,9 @@ public struct BufferCounters: Sendable, Equatable, Codable {
     static var names: [(String, WritableKeyPath<BufferCounters, Int64>)] {
         [
             ("accepted", \.accepted), ("delivered", \.delivered), ("rejected", \.rejected),
-        ("evicted_bulk", \.evictedBulk), ("evicted_normal", \.evictedNormal), ("evicted_critical", \.evictedCritical),
-        ("expired", \.expired), ("refused", \.refused), ("set_aside", \.setAside),
+            ("evicted_bulk", \.evictedBulk), ("evicted_normal", \.evictedNormal),
+            ("evicted_critical", \.evictedCritical),
+            ("expired", \.expired), ("refused", \.refused), ("set_aside", \.setAside),
         ]
     }
 

@@ -1,9 +1,9 @@
 import COpenSSL
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Reads a PEM certificate's notAfter for the status message.
@@ -35,5 +35,5 @@ func rfc3339(_ date: Date) -> String {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

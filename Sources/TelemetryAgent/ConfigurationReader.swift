@@ -8,7 +8,8 @@ struct ConfigurationReader {
         var top = top
         let device = try top.requiredString("device")
         guard Identifier.isValid(device) else {
-            throw AgentError("device id '\(device)' is not valid: use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
+            throw AgentError(
+                "device id '\(device)' is not valid: use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
         }
 
         guard var broker = try top.object("broker") else { throw AgentError("'broker' is required") }
@@ -59,8 +60,11 @@ struct ConfigurationReader {
 
     private func readStreams(_ value: JSONValue?, device: String) throws(AgentError) -> [StreamConfiguration] {
         guard let value else {
-            return [StreamConfiguration(name: "host", topic: "fleet/\(device)/telemetry/host", qos: 1,
-                                        priority: .normal, ttl: 7 * 86_400)]
+            return [
+                StreamConfiguration(
+                    name: "host", topic: "fleet/\(device)/telemetry/host", qos: 1,
+                    priority: .normal, ttl: 7 * 86_400)
+            ]
         }
         guard case .array(let items) = value, !items.isEmpty else {
             throw AgentError("'streams' must be a non-empty list")
@@ -120,8 +124,9 @@ struct ConfigurationReader {
             throw AgentError("'delivery.reconnectMax' must not be below 'delivery.reconnectMin'")
         }
         try object?.finish()
-        return .init(window: window, drainTimeout: drain, reconnectMinimum: minimum, reconnectMaximum: maximum,
-                     connectTimeout: connect)
+        return .init(
+            window: window, drainTimeout: drain, reconnectMinimum: minimum, reconnectMaximum: maximum,
+            connectTimeout: connect)
     }
 }
 

@@ -1,13 +1,13 @@
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Takes real host readings from /proc at an interval and submits them as records: CPU busy share since
@@ -93,7 +93,8 @@ public final class HostCollector: @unchecked Sendable {  // `previousCPU` is use
 
     /// Bytes received and sent on every interface but loopback.
     static func networkBytes() -> (UInt64, UInt64) {
-        var received: UInt64 = 0, sent: UInt64 = 0
+        var received: UInt64 = 0
+        var sent: UInt64 = 0
         for line in (read("/proc/net/dev") ?? "").split(separator: "\n").dropFirst(2) {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, parts[0].trimmingSpaces != "lo" else { continue }

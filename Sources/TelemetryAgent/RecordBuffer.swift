@@ -1,13 +1,13 @@
 import Store
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The agent's durable outbox: an SQLite file in WAL mode holding every accepted record until the broker
@@ -70,7 +70,7 @@ public final class RecordBuffer {
         self.streams = Dictionary(uniqueKeysWithValues: streams.map { ($0.name, $0) })
         let mode: Database.Durability = durability == .power ? .power : .process
         do {
-            database = try Self.openChecked(path: path, durability: mode)
+            database = try Self.openChecked(path: path, durability: mode, quickCheck: setAsideDamaged)
         } catch let problem {
             guard setAsideDamaged else {
                 throw AgentError("the buffer '\(path)' is damaged: \(problem.message); start the agent to set it aside")
@@ -78,8 +78,9 @@ public final class RecordBuffer {
             let aside = "\(path).damaged-\(Int64(Date().timeIntervalSince1970))"
             for suffix in ["", "-wal", "-shm"] where access(path + suffix, F_OK) == 0 {
                 guard rename(path + suffix, aside + suffix) == 0 else {
-                    throw AgentError("the buffer '\(path)' is damaged (\(problem.message)) and could not be moved "
-                                     + "aside: \(String(cString: strerror(errno)))")
+                    throw AgentError(
+                        "the buffer '\(path)' is damaged (\(problem.message)) and could not be moved "
+                            + "aside: \(String(cString: strerror(errno)))")
                 }
             }
             report("buffer file damaged, set aside path=\(path) moved_to=\(aside) problem=\(problem.message)")
@@ -88,7 +89,8 @@ public final class RecordBuffer {
                 database = try Self.openChecked(path: path, durability: mode)
                 try database.transaction {
                     try database.run("UPDATE meta SET value = value + 1 WHERE key = 'set_aside'")
-                    try database.run("INSERT OR REPLACE INTO notes (key, value) VALUES ('set_aside', ?)", [.text(aside)])
+                    try database.run(
+                        "INSERT OR REPLACE INTO notes (key, value) VALUES ('set_aside', ?)", [.text(aside)])
                 }
             } catch {
                 throw AgentError("cannot create a new buffer at '\(path)': \(error)")
@@ -105,10 +107,14 @@ public final class RecordBuffer {
             streams: configuration.streams, setAsideDamaged: false)
     }
 
-    private static func openChecked(path: String, durability: Database.Durability) throws(AgentError) -> Database {
+    /// Opens and migrates; with `quickCheck` (the agent at start) SQLite first reads the whole file to find
+    /// damage. Other processes skip it: damage then shows as an error of the statement that meets it.
+    private static func openChecked(
+        path: String, durability: Database.Durability, quickCheck: Bool = true
+    ) throws(AgentError) -> Database {
         do {
             let database = try Database(path: path, durability: durability)
-            if let problem = database.integrityProblem() { throw AgentError(problem) }
+            if quickCheck, let problem = database.integrityProblem() { throw AgentError(problem) }
             try database.migrate(migrations)
             return database
         } catch let error as AgentError {
@@ -136,7 +142,8 @@ public final class RecordBuffer {
 
     private func add(_ delta: BufferCounters, rows: Int64, bytes: Int64) throws {
         for (name, path) in BufferCounters.names where delta[keyPath: path] != 0 {
-            try database.run("UPDATE meta SET value = value + ? WHERE key = ?", [.integer(delta[keyPath: path]), .text(name)])
+            try database.run(
+                "UPDATE meta SET value = value + ? WHERE key = ?", [.integer(delta[keyPath: path]), .text(name)])
         }
         if rows != 0 { try database.run("UPDATE meta SET value = value + ? WHERE key = 'rows'", [.integer(rows)]) }
         if bytes != 0 { try database.run("UPDATE meta SET value = value + ? WHERE key = 'bytes'", [.integer(bytes)]) }
@@ -179,8 +186,10 @@ public final class RecordBuffer {
         let values = try meta()
         var sequence = values["next_seq"] ?? 1
         let epoch = values["epoch"] ?? 0
-        var rows = values["rows"] ?? 0, bytes = values["bytes"] ?? 0
-        let startRows = rows, startBytes = bytes
+        var rows = values["rows"] ?? 0
+        var bytes = values["bytes"] ?? 0
+        let startRows = rows
+        let startBytes = bytes
         var delta = BufferCounters()
         delta.refused = unwrittenRefusals
         var outcomes: [AppendOutcome] = []
@@ -221,7 +230,8 @@ public final class RecordBuffer {
             }
             guard fits else {
                 delta.refused += 1
-                outcomes.append(.refused("the buffer is full of records of higher priority than stream '\(stream.name)'"))
+                outcomes.append(
+                    .refused("the buffer is full of records of higher priority than stream '\(stream.name)'"))
                 continue
             }
             let captured = record.capturedMilliseconds ?? now
@@ -229,8 +239,10 @@ public final class RecordBuffer {
             try database.run(
                 "INSERT INTO records (stream, priority, seq, epoch, captured_ms, expires_ms, size, payload) "
                     + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [.text(stream.name), .integer(Int64(stream.priority.rank)), .integer(sequence), .integer(epoch),
-                 .integer(captured), .integer(expires), .integer(size), .blob(record.payload)])
+                [
+                    .text(stream.name), .integer(Int64(stream.priority.rank)), .integer(sequence), .integer(epoch),
+                    .integer(captured), .integer(expires), .integer(size), .blob(record.payload),
+                ])
             outcomes.append(.accepted(sequence: sequence, epoch: epoch))
             delta.accepted += 1
             sequence += 1
@@ -258,9 +270,10 @@ public final class RecordBuffer {
                     + "WHERE id > ? AND expires_ms > ? ORDER BY id LIMIT ?",
                 [.integer(after), .integer(now), .integer(Int64(limit))]
             ).map { row in
-                BufferedRecord(id: row[0].int64 ?? 0, stream: row[1].string ?? "", sequence: row[2].int64 ?? 0,
-                               epoch: row[3].int64 ?? 0, capturedMilliseconds: row[4].int64 ?? 0,
-                               expiresMilliseconds: row[5].int64 ?? 0, payload: row[6].bytes ?? [])
+                BufferedRecord(
+                    id: row[0].int64 ?? 0, stream: row[1].string ?? "", sequence: row[2].int64 ?? 0,
+                    epoch: row[3].int64 ?? 0, capturedMilliseconds: row[4].int64 ?? 0,
+                    expiresMilliseconds: row[5].int64 ?? 0, payload: row[6].bytes ?? [])
             }
         } catch {
             throw AgentError("cannot read the buffer '\(path)': \(error)")
@@ -300,13 +313,19 @@ public final class RecordBuffer {
 
     private func settleInTransaction(delivered: [Int64], rejected: [(id: Int64, reason: Int)], now: Int64) throws {
         var delta = BufferCounters()
-        var rows: Int64 = 0, bytes: Int64 = 0
-        for id in delivered {
-            for row in try database.query("DELETE FROM records WHERE id = ? RETURNING size", [.integer(id)]) {
-                delta.delivered += 1
-                rows -= 1
-                bytes -= row[0].int64 ?? 0
-            }
+        var rows: Int64 = 0
+        var bytes: Int64 = 0
+        // One statement per 500 acknowledgements: the ids travel as a JSON array.
+        var start = 0
+        while start < delivered.count {
+            let chunk = delivered[start..<min(start + 500, delivered.count)]
+            start += chunk.count
+            let list = "[" + chunk.map(String.init).joined(separator: ",") + "]"
+            let sizes = try database.query(
+                "DELETE FROM records WHERE id IN (SELECT value FROM json_each(?)) RETURNING size", [.text(list)])
+            delta.delivered += Int64(sizes.count)
+            rows -= Int64(sizes.count)
+            bytes -= sizes.reduce(0) { $0 + ($1[0].int64 ?? 0) }
         }
         for (id, reason) in rejected {
             try database.run(

@@ -1,13 +1,13 @@
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The local input: a Unix stream socket taking newline-delimited JSON records.
@@ -129,25 +129,20 @@ public final class SocketInput: @unchecked Sendable {  // descriptors are guarde
         return reply
     }
 
-    private struct Header: Decodable {
-        let stream: String
-        let captured: Int64?
-    }
-
     static func parse(_ line: [UInt8]) -> Result<IncomingRecord, AgentError> {
-        do {
-            let header = try JSONDecoder().decode(Header.self, from: Data(line))
-            return .success(IncomingRecord(stream: header.stream, payload: line, capturedMilliseconds: header.captured))
-        } catch {
+        guard let header = RecordLine(line) else {
             let text = String(decoding: line.prefix(60), as: UTF8.self)
             return .failure(AgentError("line '\(text)' is not a JSON object with a string \"stream\""))
         }
+        return .success(IncomingRecord(stream: header.stream, payload: line, capturedMilliseconds: header.captured))
     }
 
     private func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if written < 0 && errno == EINTR { continue }
             guard written > 0 else { return false }
             offset += written

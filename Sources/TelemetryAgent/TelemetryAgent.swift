@@ -3,13 +3,13 @@ import MQTT
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The device's telemetry agent, embeddable in an application.
@@ -60,6 +60,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private var notAfter: Date?
     private var swapping = false
     private var swapDeadline = 0.0
+    private var settleDeadline = Double.infinity
 
     /// The boot epoch this run stamps on new records.
     public let bootEpoch: Int64
@@ -78,16 +79,19 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             limits: .init(maxRows: configuration.buffer.maxRows, maxBytes: configuration.buffer.maxBytes),
             streams: configuration.streams, report: log)
         bootEpoch = try buffer.beginEpoch()
-        backoff = Backoff(minimum: configuration.delivery.reconnectMinimum,
-                          maximum: configuration.delivery.reconnectMaximum)
+        backoff = Backoff(
+            minimum: configuration.delivery.reconnectMinimum,
+            maximum: configuration.delivery.reconnectMaximum)
         notAfter = CertificateExpiry.notAfter(path: configuration.tls.cert)
         shared.withLock {
-            $0.credentials = Self.credentials(configuration.tls, cert: configuration.tls.cert,
-                                              key: configuration.tls.key, chain: configuration.tls.chain,
-                                              bufferPath: configuration.buffer.path)
+            $0.credentials = Self.credentials(
+                configuration.tls, cert: configuration.tls.cert,
+                key: configuration.tls.key, chain: configuration.tls.chain,
+                bufferPath: configuration.buffer.path)
             $0.subscriptions = [("fleet/\(configuration.device)/command", 1)]
         }
         if let aside = buffer.setAsidePath { lastError = "buffer file was damaged and set aside at \(aside)" }
+        refreshStatus()
     }
 
     /// Where the damaged buffer file went, when one was found at start.
@@ -121,8 +125,11 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
 
     /// Commits one record; returns its sequence number or throws the refusal.
     @discardableResult
-    public func submit(stream: String, payload: [UInt8], capturedMilliseconds: Int64? = nil) throws(AgentError) -> Int64 {
-        let outcome = submit([IncomingRecord(stream: stream, payload: payload, capturedMilliseconds: capturedMilliseconds)])
+    public func submit(stream: String, payload: [UInt8], capturedMilliseconds: Int64? = nil) throws(AgentError) -> Int64
+    {
+        let outcome = submit([
+            IncomingRecord(stream: stream, payload: payload, capturedMilliseconds: capturedMilliseconds)
+        ])
         guard case .accepted(let sequence, _)? = outcome.first else {
             if case .refused(let reason)? = outcome.first { throw AgentError("record refused: \(reason)") }
             throw AgentError("record refused")
@@ -134,8 +141,9 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     /// then the connection is closed and a new one opened with the new pair. The buffer carries on;
     /// anything unacknowledged is sent again on the new connection.
     public func replaceCredentials(certificate: String, key: String, chain: String?) {
-        let credentials = Self.credentials(configuration.tls, cert: certificate, key: key, chain: chain,
-                                           bufferPath: configuration.buffer.path)
+        let credentials = Self.credentials(
+            configuration.tls, cert: certificate, key: key, chain: chain,
+            bufferPath: configuration.buffer.path)
         shared.withLock { $0.credentials = credentials }
         swapRequest.withLock { $0 = (certificate, true) }
         wake.signal()
@@ -160,16 +168,22 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         try current.publish(message, tag: 0)
     }
 
+    /// Sets the renewal line of the status (nil clears it); it goes out with the next heartbeat and in the
+    /// will, so a failing renewal is visible upstream.
+    public func reportRenewal(_ text: String?) {
+        renewalNote.withLock { $0 = text }
+        wake.signal()
+    }
+
+    private let renewalNote = Mutex<String?>(nil)
+
     /// True while connected to the broker.
     public var isOnline: Bool { shared.withLock { $0.online } }
 
-    /// The latest status (refreshed every loop round that changed something, and every heartbeat).
+    /// The latest status: refreshed after each commit of submitted records, every second and every heartbeat.
     public func status() -> AgentStatus {
-        if let status = shared.withLock({ $0.status }) { return status }
-        let snapshot = (try? buffer.snapshot(now: nowMilliseconds()))
-            ?? BufferSnapshot(rows: 0, bytes: 0, counters: BufferCounters(), epoch: bootEpoch, nextSequence: 0)
-        return AgentStatus(device: configuration.device, online: false, snapshot: snapshot, notAfter: notAfter,
-                           lastError: lastError)
+        // Made by the loop thread (and once by init): the buffer's connection is never used from here.
+        shared.withLock { $0.status }!
     }
 
     /// Stops: new submissions are refused, in-flight records get up to `delivery.drainTimeout` to be
@@ -209,7 +223,16 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 log("connect failed error=\(failure.message)")
                 closeConnection(retry: true)
             }
-            commit(submissions)
+            // Acknowledgements are settled in groups (a few ms or 256 at a time) unless producers wait anyway.
+            let settleDue =
+                delivered.count + rejected.count >= 256
+                || (!delivered.isEmpty || !rejected.isEmpty) && monotonicSeconds() >= settleDeadline
+            if !submissions.isEmpty || settleDue || stopping { commit(submissions) }
+            if delivered.isEmpty && rejected.isEmpty {
+                settleDeadline = .infinity
+            } else if settleDeadline == .infinity {
+                settleDeadline = monotonicSeconds() + 0.005
+            }
 
             let now = monotonicSeconds()
             if stopping && drainDeadline == nil {
@@ -233,7 +256,8 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 nextStatus = now + 1
                 refreshStatus()
             }
-            _ = wake.wait(timeout: .now() + .milliseconds(connected ? 50 : 100))
+            let pause = settleDeadline.isFinite || !inflight.isEmpty ? 5 : (connected ? 50 : 100)
+            _ = wake.wait(timeout: .now() + .milliseconds(pause))
         }
     }
 
@@ -243,8 +267,9 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         let records = submissions.flatMap(\.records)
         var outcomes: [AppendOutcome]
         do {
-            outcomes = try buffer.apply(append: records, delivered: delivered, rejected: rejected,
-                                        now: nowMilliseconds())
+            outcomes = try buffer.apply(
+                append: records, delivered: delivered, rejected: rejected,
+                now: nowMilliseconds())
             delivered.removeAll()
             rejected.removeAll()
         } catch {
@@ -253,7 +278,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             outcomes = records.map { _ in .refused(error.message) }
         }
         // Producers that look at the status after their submit returns must see their records in it.
-        refreshStatus()
+        if !submissions.isEmpty { refreshStatus() }
         var offset = 0
         for submission in submissions {
             submission.outcomes = Array(outcomes[offset..<(offset + submission.records.count)])
@@ -347,7 +372,13 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         do {
             let client = try MQTTClient(options: options) { [weak self] event in
                 guard let self else { return }
-                self.shared.withLock { $0.events.append((thisGeneration, event)) }
+                let queued = self.shared.withLock { state -> Int in
+                    state.events.append((thisGeneration, event))
+                    return state.events.count
+                }
+                // Acknowledgements wake the loop in groups (it also looks every few ms while records are in
+                // flight): one wake-up per acknowledgement cost more than the rest of the delivery path.
+                if case .published = event, queued % 128 != 0 { return }
                 self.wake.signal()
             }
             self.client = client
@@ -396,7 +427,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private func fillWindow() {
         guard connected, let client, !swapping else { return }
         let room = configuration.delivery.window - inflight.count
-        guard room > 0 else { return }
+        // Refill in chunks, not one query per acknowledgement.
+        guard room > 0, room >= configuration.delivery.window / 4 || inflight.isEmpty else { return }
+        // After a reconnect everything unacknowledged goes again: settle first what was acknowledged.
+        if cursor == 0 && (!delivered.isEmpty || !rejected.isEmpty) { commit([]) }
         let now = nowMilliseconds()
         let records: [BufferedRecord]
         do {
@@ -406,7 +440,11 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             return
         }
         for record in records {
-            guard let stream = configuration.stream(record.stream) else { continue }
+            guard let stream = configuration.stream(record.stream) else {
+                // A stream dropped from the configuration: its records wait for their TTL, never block others.
+                cursor = record.id
+                continue
+            }
             let remaining = max(1, (record.expiresMilliseconds - now + 999) / 1000)
             let message = MQTTMessage(
                 topic: stream.topic, payload: record.payload, qos: stream.qos,
@@ -422,7 +460,12 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             } catch {
                 inflight.removeValue(forKey: record.id)
                 log("publish failed id=\(record.id) error=\(error)")
-                return
+                guard !error.isNotConnected, error.code != -1 else { return }
+                // libmosquitto refused this message itself (too large, bad UTF-8): it would fail again on every
+                // connection, so it moves aside like a broker refusal, as 0x80 "unspecified error".
+                rejected.append((record.id, 0x80))
+                cursor = record.id
+                continue
             }
             cursor = record.id
         }
@@ -433,10 +476,14 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private var statusTopic: String { "fleet/\(configuration.device)/status" }
 
     private func makeStatus(online: Bool) -> AgentStatus {
-        let snapshot = (try? buffer.snapshot(now: nowMilliseconds()))
+        let snapshot =
+            (try? buffer.snapshot(now: nowMilliseconds()))
             ?? BufferSnapshot(rows: 0, bytes: 0, counters: BufferCounters(), epoch: bootEpoch, nextSequence: 0)
-        return AgentStatus(device: configuration.device, online: online, snapshot: snapshot, notAfter: notAfter,
-                           lastError: online ? nil : lastError)
+        var status = AgentStatus(
+            device: configuration.device, online: online, snapshot: snapshot, notAfter: notAfter,
+            lastError: online ? nil : lastError)
+        status.renewal = renewalNote.withLock { $0 }
+        return status
     }
 
     private func refreshStatus() {
@@ -494,7 +541,9 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             var data = leaf
             if data.last != UInt8(ascii: "\n") { data.append(UInt8(ascii: "\n")) }
             data.append(issuing)
-            if FileManager.default.createFile(atPath: joined + ".tmp", contents: data), rename(joined + ".tmp", joined) == 0 {
+            if FileManager.default.createFile(atPath: joined + ".tmp", contents: data),
+                rename(joined + ".tmp", joined) == 0
+            {
                 certificateFile = joined
             }
         }

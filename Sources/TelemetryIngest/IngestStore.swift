@@ -50,8 +50,10 @@ public final class IngestStore {
             try database.run(
                 "INSERT OR IGNORE INTO received (device, epoch, seq, stream, topic, captured_ms, received_ms, payload) "
                     + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [.text(device), .integer(epoch), .integer(sequence), .text(stream), .text(topic),
-                 captured.map { .integer($0) } ?? .null, .integer(receivedMilliseconds), .blob(payload)])
+                [
+                    .text(device), .integer(epoch), .integer(sequence), .text(stream), .text(topic),
+                    captured.map { .integer($0) } ?? .null, .integer(receivedMilliseconds), .blob(payload),
+                ])
             if database.changes == 0 {
                 try database.run("UPDATE devices SET duplicates = duplicates + 1 WHERE device = ?", [.text(device)])
                 return .duplicate
@@ -65,8 +67,9 @@ public final class IngestStore {
         var reports: [DeviceReport] = []
         for row in try database.query("SELECT device, duplicates, unkeyed FROM devices ORDER BY device") {
             let device = row[0].string ?? ""
-            let keys = try database.query("SELECT epoch, seq FROM received WHERE device = ? ORDER BY epoch, seq",
-                                          [.text(device)])
+            let keys = try database.query(
+                "SELECT epoch, seq FROM received WHERE device = ? ORDER BY epoch, seq",
+                [.text(device)])
             var missing: [ClosedRange<Int64>] = []
             var previous: Int64?
             for key in keys {
@@ -76,17 +79,19 @@ public final class IngestStore {
                 previous = sequence
             }
             let epochs = Set(keys.compactMap { $0[0].int64 }).count
-            reports.append(DeviceReport(
-                device: device, received: keys.count, duplicates: Int(row[1].int64 ?? 0),
-                unkeyed: Int(row[2].int64 ?? 0), epochs: epochs, firstSequence: keys.first?[1].int64,
-                lastSequence: keys.last?[1].int64, missing: missing))
+            reports.append(
+                DeviceReport(
+                    device: device, received: keys.count, duplicates: Int(row[1].int64 ?? 0),
+                    unkeyed: Int(row[2].int64 ?? 0), epochs: epochs, firstSequence: keys.first?[1].int64,
+                    lastSequence: keys.last?[1].int64, missing: missing))
         }
         return reports
     }
 
     /// Whether (device, epoch, seq) is stored.
     public func contains(device: String, sequence: Int64) throws -> Bool {
-        try database.queryOne("SELECT 1 FROM received WHERE device = ? AND seq = ?", [.text(device), .integer(sequence)])
+        try database.queryOne(
+            "SELECT 1 FROM received WHERE device = ? AND seq = ?", [.text(device), .integer(sequence)])
             != nil
     }
 

@@ -3,7 +3,7 @@ import Store
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The reference consumer that proves delivery: it keeps a persistent MQTT session (clean start off, a
@@ -12,6 +12,15 @@ import Glibc
 ///
 /// A message is committed inside libmosquitto's message callback; libmosquitto writes the PUBACK only
 /// after the callback returns, so a message is never acknowledged before it is stored.
+///
+/// What the broker must be configured with (for whoever writes the production mosquitto.conf):
+/// - `max_queued_messages 0` (or a bound above any backlog a consumer may fall behind by): the default 1000
+///   silently drops QoS 1/2 messages for a consumer that lags, after the device was told they were delivered.
+/// - `persistence true` with a short `autosave_interval` (1-5 s): the consumer's persistent session (its
+///   subscriptions and queue) then survives a broker restart. Mosquitto acknowledges a QoS 1/2 publish before
+///   it reaches the disk or the consumer, so a broker killed while holding messages for a lagging consumer
+///   loses them; the ingest report shows such a loss as a missing range.
+/// - The consumer's identity needs read access to `fleet/+/telemetry/#` in the ACL.
 public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by the current client's thread only
     /// How the consumer connects and what it subscribes to.
     public struct Options: Sendable {
@@ -66,10 +75,12 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
         }
         let runner = Unmanaged.passRetained(Runner { [self] in superviseConnection() }).toOpaque()
         var thread = pthread_t()
-        pthread_create(&thread, nil, { raw in
-            Unmanaged<Runner>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, runner)
+        pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Runner>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, runner)
         pthread_detach(thread)
     }
 
@@ -91,7 +102,9 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
                 let client = try MQTTClient(options: connectOptions) { [self] event in handle(event) }
                 try client.connect()
                 try client.waitForConnack(timeout: 10)
-                for subscription in options.subscriptions { try client.subscribe(subscription.filter, qos: subscription.qos) }
+                for subscription in options.subscriptions {
+                    try client.subscribe(subscription.filter, qos: subscription.qos)
+                }
                 state.withLock { $0.connected = true }
                 log("ingest connected broker=\(options.host):\(options.port)")
                 delay = 0.1

@@ -2,7 +2,7 @@ import ArgumentParsing
 import TelemetryAgent
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleet-agent run`: the long-running agent.
@@ -32,13 +32,16 @@ enum RunCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let agent = try TelemetryAgent(configuration: configuration, log: { writeStandardError("fleet-agent: \($0)\n") })
+        let agent = try TelemetryAgent(
+            configuration: configuration, log: { writeStandardError("fleet-agent: \($0)\n") })
         agent.start()
-        let socket = try configuration.socket.map { path throws(AgentError) in try SocketInput(path: path, agent: agent) }
+        let socket = try configuration.socket.map { path throws(AgentError) in try SocketInput(path: path, agent: agent)
+        }
         var collector: HostCollector?
         if configuration.collector.enabled {
-            collector = HostCollector(agent: agent, stream: configuration.collector.stream,
-                                      interval: configuration.collector.interval)
+            collector = HostCollector(
+                agent: agent, stream: configuration.collector.stream,
+                interval: configuration.collector.interval)
             collector?.start()
         }
 

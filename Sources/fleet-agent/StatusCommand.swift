@@ -25,15 +25,17 @@ enum StatusCommand {
             print(String(decoding: status.json, as: UTF8.self))
             return 0
         }
-        print("""
+        print(
+            """
             device:              \(status.device)
             backlog:             \(status.backlog) records, \(status.backlogBytes) bytes
             oldest record age:   \(status.oldestAgeSeconds.map { "\($0) s" } ?? "-")
             accepted:            \(status.accepted)
             delivered:           \(status.delivered)
             rejected by broker:  \(status.rejected)
-            dropped:             \(status.dropped) (evicted bulk \(status.evictedBulk), normal \(status.evictedNormal), \
-            critical \(status.evictedCritical); expired \(status.expired); refused \(status.refused))
+            dropped:             \(status.dropped) (evicted bulk \(status.evictedBulk), \
+            normal \(status.evictedNormal), critical \(status.evictedCritical); expired \(status.expired); \
+            refused \(status.refused))
             buffer set aside:    \(status.bufferSetAside)\(status.bufferSetAsidePath.map { " (last: \($0))" } ?? "")
             boot epoch:          \(status.bootEpoch)
             certificate expires: \(status.certificateNotAfter ?? "unknown")

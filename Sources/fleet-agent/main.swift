@@ -1,7 +1,7 @@
 import ArgumentParsing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleet-agent`: the device's telemetry agent.

@@ -3,7 +3,7 @@ import MQTT
 import TelemetryIngest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleetctl ingest`: the reference consumer, and `fleetctl ingest report`.
@@ -31,22 +31,37 @@ enum IngestCommand {
         run: run)
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        // Options first: a positional read before them would take an option's value for a command word.
+        let database = try arguments.option("--db")
+        let json = arguments.flag("--json")
+        let broker = try arguments.option("--broker")
+        let cert = try arguments.option("--cert")
+        let key = try arguments.option("--key")
+        let ca = try arguments.option("--ca")
+        let clientID = try arguments.option("--client-id") ?? "ingest"
+        let expiry = try arguments.option("--session-expiry") { DurationText.seconds($0) } ?? 86_400
+        let streams = try arguments.options("--stream")
         if let word = arguments.nextPositional() {
-            guard word == "report" else { throw UsageError("unknown ingest command '\(word)'; see 'fleetctl ingest --help'") }
-            return try report(&arguments)
+            guard word == "report" else {
+                throw UsageError("unknown ingest command '\(word)'; see 'fleetctl ingest --help'")
+            }
+            try arguments.finish()
+            guard broker == nil, cert == nil, key == nil, ca == nil, streams.isEmpty else {
+                throw UsageError("'ingest report' takes only --db FILE and --json")
+            }
+            guard let database else { throw UsageError("missing --db FILE") }
+            return try report(database: database, json: json)
         }
-        guard let database = try arguments.option("--db") else { throw UsageError("missing --db FILE") }
-        guard let broker = try arguments.option("--broker") else { throw UsageError("missing --broker HOST:PORT") }
+        guard let database else { throw UsageError("missing --db FILE") }
+        guard let broker else { throw UsageError("missing --broker HOST:PORT") }
         guard let colon = broker.lastIndex(of: ":"), let port = Int(broker[broker.index(after: colon)...]),
             (1...65535).contains(port)
         else { throw UsageError("'\(broker)' is not HOST:PORT") }
-        guard let cert = try arguments.option("--cert") else { throw UsageError("missing --cert FILE") }
-        guard let key = try arguments.option("--key") else { throw UsageError("missing --key FILE") }
-        guard let ca = try arguments.option("--ca") else { throw UsageError("missing --ca FILE") }
-        let clientID = try arguments.option("--client-id") ?? "ingest"
-        let expiry = try arguments.option("--session-expiry") { DurationText.seconds($0) } ?? 86_400
+        guard let cert else { throw UsageError("missing --cert FILE") }
+        guard let key else { throw UsageError("missing --key FILE") }
+        guard let ca else { throw UsageError("missing --ca FILE") }
         var subscriptions: [(filter: String, qos: Int)] = []
-        for text in try arguments.options("--stream") {
+        for text in streams {
             let parts = text.split(separator: ":")
             guard parts.count == 2, let qos = Int(parts[1]), (0...2).contains(qos), !parts[0].contains("/"),
                 !parts[0].contains("+"), !parts[0].contains("#")
@@ -78,10 +93,7 @@ enum IngestCommand {
         return 0
     }
 
-    static func report(_ arguments: inout Arguments) throws -> Int32 {
-        guard let database = try arguments.option("--db") else { throw UsageError("missing --db FILE") }
-        let json = arguments.flag("--json")
-        try arguments.finish()
+    static func report(database: String, json: Bool) throws -> Int32 {
         let reports = try IngestStore(path: database).report()
         if json {
             let items = reports.map { report in
@@ -97,9 +109,12 @@ enum IngestCommand {
         }
         print("device\treceived\tduplicates\tmissing\tranges")
         for report in reports {
-            let ranges = report.missing.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
-            print("\(report.device)\t\(report.received)\t\(report.duplicates)\t\(report.missingCount)\t"
-                  + (ranges.isEmpty ? "-" : ranges.joined(separator: ",")))
+            let ranges = report.missing.map {
+                $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)"
+            }
+            print(
+                "\(report.device)\t\(report.received)\t\(report.duplicates)\t\(report.missingCount)\t"
+                    + (ranges.isEmpty ? "-" : ranges.joined(separator: ",")))
         }
         return 0
     }

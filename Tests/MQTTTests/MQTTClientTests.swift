@@ -1,8 +1,8 @@
 import Foundation
 import MQTT
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Records a client's events for the test to inspect.
 final class EventLog: Sendable {
@@ -44,30 +44,36 @@ struct TLSBrokerFixture {
     }
 
     func options(_ identity: TLSFiles, id: String) -> MQTTConnectOptions {
-        MQTTConnectOptions(host: "127.0.0.1", port: Int(broker.port), clientID: id,
-                           credentials: TLSCredentials(caFile: identity.ca, certificateFile: identity.fullChain,
-                                                       keyFile: identity.key))
+        MQTTConnectOptions(
+            host: "127.0.0.1", port: Int(broker.port), clientID: id,
+            credentials: TLSCredentials(
+                caFile: identity.ca, certificateFile: identity.fullChain,
+                keyFile: identity.key))
     }
 }
 
 @Suite(.serialized) struct MQTTClientTests {
     @Test func publishCarriesUserPropertiesAndExpiryToASubscriber() throws {
         let fixture = try TLSBrokerFixture()
-        let watcherLog = EventLog(), deviceLog = EventLog()
-        let watcher = try MQTTClient(options: fixture.options(try fixture.pki.service("watcher"), id: "watcher"),
-                                     handler: watcherLog.handler)
+        let watcherLog = EventLog()
+        let deviceLog = EventLog()
+        let watcher = try MQTTClient(
+            options: fixture.options(try fixture.pki.service("watcher"), id: "watcher"),
+            handler: watcherLog.handler)
         try watcher.connect()
         #expect(try watcher.waitForConnack(timeout: 10) == .success)
         try watcher.subscribe("fleet/#", qos: 1)
         #expect(waitUntil(timeout: 10) { watcherLog.subacks == 1 })
 
-        let device = try MQTTClient(options: fixture.options(try fixture.pki.device("dev-1"), id: "dev-1"),
-                                    handler: deviceLog.handler)
+        let device = try MQTTClient(
+            options: fixture.options(try fixture.pki.device("dev-1"), id: "dev-1"),
+            handler: deviceLog.handler)
         try device.connect()
         try device.waitForConnack(timeout: 10)
-        let message = MQTTMessage(topic: "fleet/dev-1/telemetry/host", payload: Array("{\"t\":1}".utf8), qos: 1,
-                                  userProperties: [UserProperty("seq", "41"), UserProperty("epoch", "7")],
-                                  messageExpiry: 3600)
+        let message = MQTTMessage(
+            topic: "fleet/dev-1/telemetry/host", payload: Array("{\"t\":1}".utf8), qos: 1,
+            userProperties: [UserProperty("seq", "41"), UserProperty("epoch", "7")],
+            messageExpiry: 3600)
         try device.publish(message, tag: 99)
         #expect(waitUntil(timeout: 10) { deviceLog.published.count == 1 && watcherLog.messages.count == 1 })
         #expect(deviceLog.published.first?.tag == 99)
@@ -84,8 +90,9 @@ struct TLSBrokerFixture {
     @Test func forbiddenPublishFailsWithNotAuthorizedAtQoS1AndQoS2() throws {
         let fixture = try TLSBrokerFixture()
         let log = EventLog()
-        let device = try MQTTClient(options: fixture.options(try fixture.pki.device("dev-2"), id: "dev-2"),
-                                    handler: log.handler)
+        let device = try MQTTClient(
+            options: fixture.options(try fixture.pki.device("dev-2"), id: "dev-2"),
+            handler: log.handler)
         try device.connect()
         try device.waitForConnack(timeout: 10)
         try device.publish(MQTTMessage(topic: "fleet/other/telemetry/host", payload: [1], qos: 1), tag: 1)
@@ -100,8 +107,9 @@ struct TLSBrokerFixture {
     @Test func publishWithoutSubscribersSucceedsWithReason0x10() throws {
         let fixture = try TLSBrokerFixture()
         let log = EventLog()
-        let device = try MQTTClient(options: fixture.options(try fixture.pki.device("dev-3"), id: "dev-3"),
-                                    handler: log.handler)
+        let device = try MQTTClient(
+            options: fixture.options(try fixture.pki.device("dev-3"), id: "dev-3"),
+            handler: log.handler)
         try device.connect()
         try device.waitForConnack(timeout: 10)
         try device.publish(MQTTMessage(topic: "fleet/dev-3/telemetry/host", payload: [1], qos: 1), tag: 5)
@@ -114,8 +122,9 @@ struct TLSBrokerFixture {
         let fixture = try TLSBrokerFixture()
         let stranger = try TestPKI()
         let log = EventLog()
-        let client = try MQTTClient(options: fixture.options(try stranger.device("dev-4"), id: "dev-4"),
-                                    handler: log.handler)
+        let client = try MQTTClient(
+            options: fixture.options(try stranger.device("dev-4"), id: "dev-4"),
+            handler: log.handler)
         // The handshake may fail in connect() or later as a disconnect; both must surface as errors.
         #expect(throws: MQTTError.self) {
             try client.connect()
@@ -127,8 +136,9 @@ struct TLSBrokerFixture {
     @Test func brokerLossIsReportedOnceAndTheClientDoesNotReconnectByItself() throws {
         let fixture = try TLSBrokerFixture()
         let log = EventLog()
-        let client = try MQTTClient(options: fixture.options(try fixture.pki.device("dev-5"), id: "dev-5"),
-                                    handler: log.handler)
+        let client = try MQTTClient(
+            options: fixture.options(try fixture.pki.device("dev-5"), id: "dev-5"),
+            handler: log.handler)
         try client.connect()
         try client.waitForConnack(timeout: 10)
         fixture.broker.kill()

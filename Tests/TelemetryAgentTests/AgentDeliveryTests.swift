@@ -2,8 +2,8 @@ import Foundation
 import MQTT
 import TelemetryAgent
 import TelemetryIngest
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct AgentDeliveryTests {
     @Test func recordsReachTheIngestWithSequenceEpochAndCaptureTime() throws {
@@ -189,5 +189,23 @@ import TestSupport
             #expect(parts[1].contains("epoch:\(agent.bootEpoch)"))
             #expect(parts[1].contains("captured:"))
         }
+    }
+
+    @Test func commandsOnTheDevicesCommandTopicReachTheApplication() throws {
+        let broker = try DeliveryBroker()
+        let bundle = try DeviceBundle(device: "dev-q", broker: broker)
+        let received = MessageLog()
+        let agent = try TelemetryAgent(
+            configuration: try bundle.configuration(), onMessage: { message in received.handler(.message(message)) })
+        agent.start()
+        defer { agent.stop() }
+        #expect(waitUntil(timeout: 20) { broker.broker.log.contains("dev-q 1 fleet/dev-q/command") })
+        let operatorClient = try broker.watcher(MessageLog(), identity: "operator")
+        defer { operatorClient.disconnect() }
+        let command = Array("{\"op\":\"renew\"}".utf8)
+        try operatorClient.publish(MQTTMessage(topic: "fleet/dev-q/command", payload: command))
+        #expect(waitUntil(timeout: 10) { received.messages.count == 1 })
+        #expect(received.messages.first?.topic == "fleet/dev-q/command")
+        #expect(received.messages.first?.payload == command)
     }
 }

@@ -13,13 +13,17 @@ final class DeliveryBroker: @unchecked Sendable {  // used from the test's threa
     let broker: MosquittoBroker
     var port: UInt16 { broker.port }
 
-    init(persistent: Bool = false, start: Bool = true, pki: TestPKI? = nil) throws {
+    init(persistent: Bool = false, start: Bool = true, withACL: Bool = true, pki: TestPKI? = nil) throws {
         self.pki = try pki ?? TestPKI()
         files = try TemporaryDirectory("fleet-delivery")
-        let acl = "pattern readwrite fleet/%u/#\n\nuser ingest\ntopic read fleet/#\n\nuser watcher\ntopic read fleet/#\n"
+        let acl =
+            "pattern readwrite fleet/%u/#\n\nuser ingest\ntopic read fleet/#\n\nuser watcher\ntopic read fleet/#\n"
+            + "\nuser operator\ntopic write fleet/+/command\n"
         try acl.write(toFile: files.file("acl"), atomically: true, encoding: .utf8)
-        var lines = [self.pki.brokerTLSConfiguration(aclFile: files.file("acl")), "max_queued_messages 0",
-                     "max_inflight_messages 0"]
+        var lines = [
+            self.pki.brokerTLSConfiguration(aclFile: withACL ? files.file("acl") : nil), "max_queued_messages 0",
+            "max_inflight_messages 0",
+        ]
         if persistent {
             lines += ["persistence true", "persistence_location \(files.path)/", "autosave_interval 1"]
         }
@@ -38,22 +42,26 @@ final class DeliveryBroker: @unchecked Sendable {  // used from the test's threa
     func startIngest(database: String) throws -> TelemetryIngest {
         let identity = try pki.service("ingest")
         let ingest = try TelemetryIngest(
-            options: .init(host: "127.0.0.1", port: Int(port), clientID: "ingest",
-                           credentials: TLSCredentials(caFile: identity.ca, certificateFile: identity.fullChain,
-                                                       keyFile: identity.key)),
+            options: .init(
+                host: "127.0.0.1", port: Int(port), clientID: "ingest",
+                credentials: TLSCredentials(
+                    caFile: identity.ca, certificateFile: identity.fullChain,
+                    keyFile: identity.key)),
             databasePath: database)
         ingest.start()
         return ingest
     }
 
     /// A client with the `watcher` identity that records what it receives.
-    func watcher(_ log: MessageLog) throws -> MQTTClient {
-        let identity = try pki.service("watcher")
+    func watcher(_ log: MessageLog, identity name: String = "watcher") throws -> MQTTClient {
+        let identity = try pki.service(name)
         let client = try MQTTClient(
-            options: MQTTConnectOptions(host: "127.0.0.1", port: Int(port), clientID: "watcher",
-                                        credentials: TLSCredentials(caFile: identity.ca,
-                                                                    certificateFile: identity.fullChain,
-                                                                    keyFile: identity.key)),
+            options: MQTTConnectOptions(
+                host: "127.0.0.1", port: Int(port), clientID: name,
+                credentials: TLSCredentials(
+                    caFile: identity.ca,
+                    certificateFile: identity.fullChain,
+                    keyFile: identity.key)),
             handler: log.handler)
         try client.connect()
         try client.waitForConnack(timeout: 10)
@@ -95,20 +103,25 @@ struct DeviceBundle {
     let device: String
     var configPath: String { directory.file("agent.json") }
 
-    init(device: String, broker: DeliveryBroker, extra: String = "", buffer: String = "",
-         streams: String? = nil) throws {
+    init(
+        device: String, broker: DeliveryBroker, extra: String = "", buffer: String = "",
+        streams: String? = nil
+    ) throws {
         directory = try TemporaryDirectory("fleet-bundle")
         self.device = device
         let identity = try broker.pki.device(device)
-        for (source, name) in [(identity.ca, "root.pem"), (identity.chain, "chain.pem"),
-                               (identity.certificate, "cert.pem"), (identity.key, "key.pem")] {
+        for (source, name) in [
+            (identity.ca, "root.pem"), (identity.chain, "chain.pem"),
+            (identity.certificate, "cert.pem"), (identity.key, "key.pem"),
+        ] {
             try FileManager.default.copyItem(atPath: source, toPath: directory.file(name))
         }
-        let streamList = streams ?? """
-            [{ "name": "host", "qos": 1, "priority": "normal", "ttl": "7d" },
-             { "name": "alarms", "qos": 2, "priority": "critical", "ttl": "30d" },
-             { "name": "bulk", "qos": 0, "priority": "bulk", "ttl": "1h" }]
-            """
+        let streamList =
+            streams ?? """
+                [{ "name": "host", "qos": 1, "priority": "normal", "ttl": "7d" },
+                 { "name": "alarms", "qos": 2, "priority": "critical", "ttl": "30d" },
+                 { "name": "bulk", "qos": 0, "priority": "bulk", "ttl": "1h" }]
+                """
         let text = """
             {
               "device": "\(device)",

@@ -1,7 +1,7 @@
 import Foundation
 import TelemetryAgent
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct RecordBufferTests {
     let streams = [
@@ -11,8 +11,9 @@ import TestSupport
     ]
 
     func open(_ directory: TemporaryDirectory, rows: Int, bytes: Int) throws -> RecordBuffer {
-        try RecordBuffer(path: directory.file("buffer.db"), durability: .process,
-                         limits: .init(maxRows: rows, maxBytes: bytes), streams: streams)
+        try RecordBuffer(
+            path: directory.file("buffer.db"), durability: .process,
+            limits: .init(maxRows: rows, maxBytes: bytes), streams: streams)
     }
 
     @Test func rowLimitHoldsExactlyUnderSustainedOverflow() throws {
@@ -45,8 +46,9 @@ import TestSupport
             #expect(counted.bytes <= 1_000)
             #expect(try buffer.snapshot(now: 1_000).bytes == counted.bytes)
         }
-        let tooLarge = buffer.append([IncomingRecord(stream: "host", payload: [UInt8](repeating: 1, count: 1_001))],
-                                     now: 1_000)
+        let tooLarge = buffer.append(
+            [IncomingRecord(stream: "host", payload: [UInt8](repeating: 1, count: 1_001))],
+            now: 1_000)
         guard case .refused(let reason)? = tooLarge.first else {
             Issue.record("a record above maxBytes was accepted")
             return
@@ -58,7 +60,8 @@ import TestSupport
     @Test func evictionTakesBulkThenNormalThenCriticalOldestFirst() throws {
         let directory = try TemporaryDirectory()
         let buffer = try open(directory, rows: 6, bytes: 1_000_000)
-        _ = buffer.append(records(2, stream: "alarms") + records(2, stream: "host") + records(2, stream: "bulk"), now: 1)
+        _ = buffer.append(
+            records(2, stream: "alarms") + records(2, stream: "host") + records(2, stream: "bulk"), now: 1)
         // Two critical records: the two bulk go first.
         _ = buffer.append(records(2, stream: "alarms", start: 10), now: 2)
         var snapshot = try buffer.snapshot(now: 2)
@@ -83,7 +86,8 @@ import TestSupport
         let buffer = try open(directory, rows: 100, bytes: 100_000)
         let now: Int64 = 10_000_000
         // Captured two hours ago with a one-hour TTL: expired on arrival at the next settlement.
-        let old = (0..<5).map { _ in IncomingRecord(stream: "host", payload: [1], capturedMilliseconds: now - 7_200_000) }
+        let old = (0..<5).map { _ in IncomingRecord(stream: "host", payload: [1], capturedMilliseconds: now - 7_200_000)
+        }
         _ = buffer.append(old + records(3), now: now)
         #expect(try buffer.pending(after: 0, limit: 100, now: now).count == 3)
         try buffer.settle(delivered: [], rejected: [], now: now)
@@ -128,8 +132,9 @@ import TestSupport
             try bytes.write(to: URL(fileURLWithPath: path))
         }
         let reports = NSMutableArray()
-        let buffer = try RecordBuffer(path: path, durability: .process, limits: .init(maxRows: 10, maxBytes: 10_000),
-                                      streams: streams, report: { reports.add($0) })
+        let buffer = try RecordBuffer(
+            path: path, durability: .process, limits: .init(maxRows: 10, maxBytes: 10_000),
+            streams: streams, report: { reports.add($0) })
         let aside = try #require(buffer.setAsidePath)
         #expect(FileManager.default.fileExists(atPath: aside))
         #expect(reports.count == 1)

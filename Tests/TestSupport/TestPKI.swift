@@ -19,14 +19,20 @@ public final class TestPKI: @unchecked Sendable {  // files are written once in 
         directory = try TemporaryDirectory("fleet-pki")
         try writeExtensions()
         try openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path("root.key")])
-        try openssl(["req", "-x509", "-new", "-key", path("root.key"), "-subj", "/CN=Test Fleet Root", "-days", "30",
-                     "-sha256", "-extensions", "ca", "-config", path("ext.cnf"), "-out", path("root.pem")])
+        try openssl([
+            "req", "-x509", "-new", "-key", path("root.key"), "-subj", "/CN=Test Fleet Root", "-days", "30",
+            "-sha256", "-extensions", "ca", "-config", path("ext.cnf"), "-out", path("root.pem"),
+        ])
         try openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path("issuing.key")])
-        try openssl(["req", "-new", "-key", path("issuing.key"), "-subj", "/CN=Test Fleet Issuing", "-out",
-                     path("issuing.csr")])
-        try openssl(["x509", "-req", "-in", path("issuing.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
-                     "-CAcreateserial", "-days", "30", "-sha256", "-extfile", path("ext.cnf"), "-extensions", "ca",
-                     "-out", path("issuing.pem")])
+        try openssl([
+            "req", "-new", "-key", path("issuing.key"), "-subj", "/CN=Test Fleet Issuing", "-out",
+            path("issuing.csr"),
+        ])
+        try openssl([
+            "x509", "-req", "-in", path("issuing.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
+            "-CAcreateserial", "-days", "30", "-sha256", "-extfile", path("ext.cnf"), "-extensions", "ca",
+            "-out", path("issuing.pem"),
+        ])
         try FileManager.default.copyItem(atPath: path("issuing.pem"), toPath: chainFile)
         try issue(name: "broker", subject: "/CN=localhost", extensions: "server")
     }
@@ -59,17 +65,21 @@ public final class TestPKI: @unchecked Sendable {  // files are written once in 
         handle.write(Data(text.utf8))
         handle.closeFile()
         try issue(name: name, subject: "/CN=\(name)", extensions: section, days: days)
-        return TLSFiles(certificate: path("\(name).pem"), fullChain: path("\(name)-full.pem"), key: path("\(name).key"),
-                        ca: rootFile, chain: chainFile)
+        return TLSFiles(
+            certificate: path("\(name).pem"), fullChain: path("\(name)-full.pem"), key: path("\(name).key"),
+            ca: rootFile, chain: chainFile)
     }
 
     private func issue(name: String, subject: String, extensions: String, days: Int = 30) throws {
         try openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path("\(name).key")])
         try openssl(["req", "-new", "-key", path("\(name).key"), "-subj", subject, "-out", path("\(name).csr")])
-        try openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("issuing.pem"), "-CAkey",
-                     path("issuing.key"), "-CAcreateserial", "-days", "\(days)", "-sha256", "-extfile", path("ext.cnf"),
-                     "-extensions", extensions, "-out", path("\(name).pem")])
-        let full = try String(contentsOfFile: path("\(name).pem"), encoding: .utf8)
+        try openssl([
+            "x509", "-req", "-in", path("\(name).csr"), "-CA", path("issuing.pem"), "-CAkey",
+            path("issuing.key"), "-CAcreateserial", "-days", "\(days)", "-sha256", "-extfile", path("ext.cnf"),
+            "-extensions", extensions, "-out", path("\(name).pem"),
+        ])
+        let full =
+            try String(contentsOfFile: path("\(name).pem"), encoding: .utf8)
             + String(contentsOfFile: path("issuing.pem"), encoding: .utf8)
         try full.write(toFile: path("\(name)-full.pem"), atomically: true, encoding: .utf8)
         chmod(path("\(name).key"), 0o600)
