@@ -190,7 +190,8 @@ func acceptedSequences(_ answers: [String]) -> [Int64] {
         let report = try #require(try IngestStore(path: scratch.file("ingest.db")).report().first)
         #expect(report.missing == [])
         #expect(report.received == first.count + second.count)
-        #expect(waitUntil(timeout: 10) { broker.broker.log.components(separatedBy: "as dev-r").count - 1 >= 2 })
+        #expect(waitUntil(timeout: 10) { agent.connectedCertificate == renewed.certificate })
+        #expect(broker.broker.log.components(separatedBy: "as dev-r").count - 1 >= 2)
     }
 
     /// A file size limit (`ulimit -f`, SIGXFSZ ignored) stands in for a full disk: writes past it fail.
