@@ -23,6 +23,7 @@ import Synchronization
 /// Each connection is a new `MQTTClient`; `replaceCredentials` makes the next one use a new key and
 /// certificate while the buffer carries on.
 public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state is touched by the loop thread only
+    /// The configuration it runs with.
     public let configuration: AgentConfiguration
     private let buffer: RecordBuffer
     private let log: @Sendable (String) -> Void
