@@ -19,6 +19,7 @@ private let libraryInitialised: Int32 = mosquitto_lib_init()
 /// or drop the last reference to the client (both wait for that thread); it may call `publish`.
 /// A `published` event is never delivered before the `publish` call that sent it has returned its id.
 public final class MQTTClient: @unchecked Sendable {  // the handle is used under `gate` or by libmosquitto's thread
+    /// The options this client was made with.
     public let options: MQTTConnectOptions
     private let handle: OpaquePointer
     private let handler: @Sendable (MQTTEvent) -> Void

@@ -1,9 +1,12 @@
 /// Where and how an `MQTTClient` connects. TLS with a client certificate is mandatory.
 public struct MQTTConnectOptions: Sendable {
+    /// The broker's host name or IP address; it must match the broker certificate's SAN.
     public var host: String
+    /// The broker's TLS port.
     public var port: Int
     /// The client id; with `use_username_as_clientid` the broker replaces it by the certificate's CN.
     public var clientID: String
+    /// The CA to trust and the client identity to present.
     public var credentials: TLSCredentials
     /// Seconds between PINGREQs when idle.
     public var keepalive: Int
@@ -18,6 +21,7 @@ public struct MQTTConnectOptions: Sendable {
     /// How many QoS 1/2 messages we keep in flight towards the broker before libmosquitto queues them.
     public var sendMaximum: Int
 
+    /// Options with the defaults: keepalive 30 s, clean start, no will, 1000 in flight each way.
     public init(
         host: String, port: Int, clientID: String, credentials: TLSCredentials, keepalive: Int = 30,
         cleanStart: Bool = true, sessionExpiry: UInt32? = nil, will: MQTTMessage? = nil,
@@ -40,10 +44,14 @@ public struct MQTTConnectOptions: Sendable {
 /// intermediate certificates the broker needs to build the chain; `key` is its private key (its path is
 /// shown in errors, never its content).
 public struct TLSCredentials: Sendable, Equatable {
+    /// The PEM file of the CA certificates that may sign the broker's certificate.
     public var caFile: String
+    /// The PEM file of the client certificate, followed by its intermediates.
     public var certificateFile: String
+    /// The PEM file of the client's private key.
     public var keyFile: String
 
+    /// The three files, by path.
     public init(caFile: String, certificateFile: String, keyFile: String) {
         self.caFile = caFile
         self.certificateFile = certificateFile

@@ -9,8 +9,10 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
     public let code: Int32
     /// The broker's reason code, when the failure came from the broker.
     public let reason: ReasonCode?
+    /// One sentence for an operator, naming what failed and the value involved.
     public let message: String
 
+    /// An error with libmosquitto `code` (-1 for the wrapper's own checks) and the broker's reason.
     public init(code: Int32 = -1, reason: ReasonCode? = nil, message: String) {
         self.code = code
         self.reason = reason
@@ -24,6 +26,7 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
         return MQTTError(code: code, message: "\(action) failed: \(text)")
     }
 
+    /// The message.
     public var description: String { message }
 
     /// True when the call failed because the client is not connected.

@@ -1,9 +1,12 @@
 /// One MQTT v5 application message, outgoing or received.
 public struct MQTTMessage: Sendable, Equatable {
+    /// The topic name (never a filter).
     public var topic: String
+    /// The application payload, as bytes.
     public var payload: [UInt8]
     /// 0, 1 or 2.
     public var qos: Int
+    /// Whether the broker keeps it as the topic's retained message.
     public var retain: Bool
     /// MQTT v5 user properties, in order; names may repeat.
     public var userProperties: [UserProperty]
@@ -14,6 +17,7 @@ public struct MQTTMessage: Sendable, Equatable {
     /// Request/response: opaque data the answer echoes.
     public var correlationData: [UInt8]?
 
+    /// A message; only the topic and payload are required.
     public init(
         topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false, userProperties: [UserProperty] = [],
         messageExpiry: UInt32? = nil, responseTopic: String? = nil, correlationData: [UInt8]? = nil
@@ -36,9 +40,12 @@ public struct MQTTMessage: Sendable, Equatable {
 
 /// One MQTT v5 user property: a name and a value, both UTF-8.
 public struct UserProperty: Sendable, Equatable {
+    /// The property's name.
     public let name: String
+    /// The property's value.
     public let value: String
 
+    /// A property called `name` holding `value`.
     public init(_ name: String, _ value: String) {
         self.name = name
         self.value = value

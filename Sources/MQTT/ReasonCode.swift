@@ -5,8 +5,10 @@ import CMosquitto
 /// Codes below 0x80 are successes, 0x10 ("no matching subscribers") included; codes at or above
 /// 0x80 are failures (0x87 "not authorized" is what Mosquitto sends for a publish its ACL denies).
 public struct ReasonCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The code as sent on the wire (0-255).
     public let rawValue: Int
 
+    /// The reason with code `rawValue`.
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// 0x00: success (or "granted QoS 0" in a SUBACK).
@@ -19,6 +21,7 @@ public struct ReasonCode: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// True for codes at or above 0x80.
     public var isFailure: Bool { rawValue >= 0x80 }
 
+    /// The code in hex with libmosquitto's name for it, such as `0x87 (Not authorized)`.
     public var description: String {
         let text = String(cString: mosquitto_reason_string(Int32(rawValue)))
         return "0x" + String(rawValue, radix: 16, uppercase: true).leftPadded(to: 2) + " (\(text))"

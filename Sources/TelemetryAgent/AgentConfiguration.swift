@@ -9,34 +9,49 @@
 /// Paths in the file are relative to the file's own folder and are absolute here. Every key but
 /// `device`, `broker.host`, `broker.port` and `tls` has a default; an unknown key is an error naming it.
 public struct AgentConfiguration: Sendable {
+    /// The device id: certificate CN, MQTT client id and topic segment.
     public var device: String
+    /// Where the broker is.
     public var broker: Broker
+    /// The device's TLS files.
     public var tls: TLSFilesConfiguration
+    /// The on-disk buffer.
     public var buffer: BufferConfiguration
     /// Seconds between status messages.
     public var heartbeat: Double
+    /// The telemetry streams, each with its topic, QoS, priority and TTL.
     public var streams: [StreamConfiguration]
+    /// The /proc collector.
     public var collector: CollectorConfiguration
     /// The Unix socket producers write to; nil disables it.
     public var socket: String?
+    /// Delivery tuning (window, drain time, reconnect delays).
     public var delivery: DeliveryConfiguration
     /// Where Prometheus text metrics are written (for node_exporter's textfile collector); nil for none.
     public var metricsFile: String?
 
     /// The broker's address and the MQTT keepalive.
     public struct Broker: Sendable {
+        /// The broker's host name or address.
         public var host: String
+        /// The broker's TLS port.
         public var port: Int
+        /// The MQTT keepalive in seconds.
         public var keepalive: Int
     }
 
     /// The device's TLS files. `chain` (the issuing CA) is sent after `cert` during the handshake.
     public struct TLSFilesConfiguration: Sendable {
+        /// The root certificate that signs the broker's certificate.
         public var ca: String
+        /// The issuing CA, sent after the device certificate.
         public var chain: String?
+        /// The device certificate.
         public var cert: String
+        /// The device's private key (the path only is ever shown).
         public var key: String
 
+        /// The files by absolute path.
         public init(ca: String, chain: String?, cert: String, key: String) {
             self.ca = ca
             self.chain = chain
@@ -47,11 +62,13 @@ public struct AgentConfiguration: Sendable {
 
     /// The on-disk buffer and its limits.
     public struct BufferConfiguration: Sendable {
+        /// The SQLite file.
         public var path: String
         /// At most this many records are held; a new one evicts or is refused.
         public var maxRows: Int
         /// At most this many payload bytes are held.
         public var maxBytes: Int
+        /// How durable an acknowledged record is.
         public var durability: Durability
     }
 
@@ -67,8 +84,11 @@ public struct AgentConfiguration: Sendable {
 
     /// The built-in collector of host readings from /proc.
     public struct CollectorConfiguration: Sendable {
+        /// Whether the collector runs.
         public var enabled: Bool
+        /// The stream its readings go to.
         public var stream: String
+        /// Seconds between readings.
         public var interval: Double
     }
 
@@ -80,6 +100,7 @@ public struct AgentConfiguration: Sendable {
         public var drainTimeout: Double
         /// First and largest reconnect delay (full jitter: a random delay up to the current bound).
         public var reconnectMinimum: Double
+        /// The largest reconnect delay bound, in seconds.
         public var reconnectMaximum: Double
         /// How long a connection attempt may take to get its CONNACK.
         public var connectTimeout: Double
@@ -119,13 +140,18 @@ public struct AgentConfiguration: Sendable {
 
 /// One telemetry stream: where its records go and how they are treated.
 public struct StreamConfiguration: Sendable, Equatable {
+    /// The stream's name (the id charset).
     public var name: String
+    /// The topic its records are published on.
     public var topic: String
+    /// The MQTT QoS of its records: 0, 1 or 2.
     public var qos: Int
+    /// Which records go first when the buffer is full.
     public var priority: Priority
     /// Seconds a record may wait before it expires.
     public var ttl: Double
 
+    /// A stream with every field given.
     public init(name: String, topic: String, qos: Int, priority: Priority, ttl: Double) {
         self.name = name
         self.topic = topic
@@ -148,6 +174,7 @@ public enum Priority: String, Sendable, CaseIterable, Comparable {
         }
     }
 
+    /// Bulk < normal < critical.
     public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rank < rhs.rank }
 
     init?(rank: Int) {

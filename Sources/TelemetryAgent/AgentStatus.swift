@@ -7,26 +7,43 @@
 /// What the agent reports on its retained status topic, in its last will, in `fleet-agent status` and
 /// in its metrics file.
 public struct AgentStatus: Sendable, Codable, Equatable {
+    /// The device id.
     public var device: String
+    /// Whether the agent is connected (false in the will).
     public var online: Bool
     /// When this status was made (RFC 3339, UTC).
     public var time: String
+    /// Records waiting in the buffer.
     public var backlog: Int64
+    /// Payload bytes waiting in the buffer.
     public var backlogBytes: Int64
+    /// Age of the oldest waiting record, nil when none waits.
     public var oldestAgeSeconds: Double?
+    /// Records acknowledged to producers since the buffer was created.
     public var accepted: Int64
+    /// Records acknowledged by the broker with a success code.
     public var delivered: Int64
+    /// Records the broker refused (0x80 or above), kept in the rejected table.
     public var rejected: Int64
     /// Evicted + expired + refused.
     public var dropped: Int64
+    /// Bulk records evicted to make room.
     public var evictedBulk: Int64
+    /// Normal records evicted to make room.
     public var evictedNormal: Int64
+    /// Critical records evicted to make room.
     public var evictedCritical: Int64
+    /// Records whose TTL ran out.
     public var expired: Int64
+    /// Records never accepted (too large, full of higher priority, disk full, unknown stream).
     public var refused: Int64
+    /// Damaged buffer files moved aside.
     public var bufferSetAside: Int64
+    /// Where the last one went.
     public var bufferSetAsidePath: String?
+    /// The boot epoch new records carry.
     public var bootEpoch: Int64
+    /// The device certificate's notAfter (RFC 3339).
     public var certificateNotAfter: String?
     /// The last connection problem, if the agent is not connected.
     public var lastError: String?

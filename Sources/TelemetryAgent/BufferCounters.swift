@@ -9,7 +9,9 @@ public struct BufferCounters: Sendable, Equatable, Codable {
     public var rejected: Int64 = 0
     /// Records removed to make room, by priority.
     public var evictedBulk: Int64 = 0
+    /// Normal records removed to make room.
     public var evictedNormal: Int64 = 0
+    /// Critical records removed to make room.
     public var evictedCritical: Int64 = 0
     /// Records whose TTL ran out before delivery.
     public var expired: Int64 = 0
@@ -18,6 +20,7 @@ public struct BufferCounters: Sendable, Equatable, Codable {
     /// Damaged buffer files moved aside (K13).
     public var setAside: Int64 = 0
 
+    /// All counters at zero.
     public init() {}
 
     /// All records lost before delivery (evicted, expired, refused).

@@ -19,6 +19,7 @@ public final class HostCollector: @unchecked Sendable {  // `previousCPU` is use
     private let stopped = Mutex(false)
     private var previousCPU: (busy: UInt64, total: UInt64)?
 
+    /// A collector submitting to `agent` on `stream` every `interval` seconds.
     public init(agent: TelemetryAgent, stream: String, interval: Double) {
         self.agent = agent
         self.stream = stream
@@ -36,6 +37,7 @@ public final class HostCollector: @unchecked Sendable {  // `previousCPU` is use
         }
     }
 
+    /// Stops after the current reading.
     public func stop() { stopped.withLock { $0 = true } }
 
     /// One reading as a JSON object.

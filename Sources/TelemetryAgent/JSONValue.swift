@@ -20,6 +20,7 @@ public enum JSONValue: Decodable, Sendable, Equatable {
         init?(intValue: Int) { nil }
     }
 
+    /// Decodes whatever JSON value comes.
     public init(from decoder: any Decoder) throws {
         if let keyed = try? decoder.container(keyedBy: Key.self) {
             var members: [String: JSONValue] = [:]

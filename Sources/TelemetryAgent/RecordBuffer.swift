@@ -21,16 +21,21 @@ import Store
 public final class RecordBuffer {
     /// The limits the buffer enforces.
     public struct Limits: Sendable {
+        /// At most this many records.
         public var maxRows: Int
+        /// At most this many payload bytes.
         public var maxBytes: Int
 
+        /// Limits of `maxRows` records and `maxBytes` payload bytes.
         public init(maxRows: Int, maxBytes: Int) {
             self.maxRows = maxRows
             self.maxBytes = maxBytes
         }
     }
 
+    /// The SQLite file.
     public let path: String
+    /// The limits it enforces.
     public let limits: Limits
     /// Where a damaged file found at open was moved, if one was.
     public private(set) var setAsidePath: String?
@@ -395,12 +400,19 @@ public final class RecordBuffer {
 
 /// The buffer's state at one moment, as the status message and `fleet-agent status` report it.
 public struct BufferSnapshot: Sendable, Codable, Equatable {
+    /// Records held.
     public var rows: Int64
+    /// Payload bytes held.
     public var bytes: Int64
+    /// Age of the oldest record held.
     public var oldestAgeSeconds: Double?
+    /// What became of records.
     public var counters: BufferCounters
+    /// The current boot epoch.
     public var epoch: Int64
+    /// The next sequence number.
     public var nextSequence: Int64
+    /// Where the last damaged file went.
     public var setAsidePath: String?
 }
 

@@ -17,6 +17,7 @@ import Synchronization
 /// line gets one answer line, in order, only after the record is durable: `{"ok":true,"seq":N}` or
 /// `{"ok":false,"error":"..."}`. Lines that arrive together are committed together.
 public final class SocketInput: @unchecked Sendable {  // descriptors are guarded by `state`
+    /// The socket file.
     public let path: String
     private let agent: TelemetryAgent
     private let state = Mutex<(listener: Int32, connections: Set<Int32>, stopped: Bool)>((-1, [], false))

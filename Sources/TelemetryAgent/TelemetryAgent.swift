@@ -23,6 +23,7 @@ import Synchronization
 /// Each connection is a new `MQTTClient`; `replaceCredentials` makes the next one use a new key and
 /// certificate while the buffer carries on.
 public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state is touched by the loop thread only
+    /// The configuration it runs with.
     public let configuration: AgentConfiguration
     private let buffer: RecordBuffer
     private let log: @Sendable (String) -> Void
@@ -38,6 +39,9 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         var stopping = false
         var started = false
         var credentials: TLSCredentials?
+        /// The leaf certificate file behind `credentials`, and the one the live connection presented.
+        var certificateSource = ""
+        var onlineCertificate: String?
         var client: MQTTClient?
         var online = false
         var status: AgentStatus?
@@ -61,6 +65,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private var swapping = false
     private var swapDeadline = 0.0
     private var settleDeadline = Double.infinity
+    private var connectionCertificate = ""
 
     /// The boot epoch this run stamps on new records.
     public let bootEpoch: Int64
@@ -88,6 +93,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 configuration.tls, cert: configuration.tls.cert,
                 key: configuration.tls.key, chain: configuration.tls.chain,
                 bufferPath: configuration.buffer.path)
+            $0.certificateSource = configuration.tls.cert
             $0.subscriptions = [("fleet/\(configuration.device)/command", 1)]
         }
         if let aside = buffer.setAsidePath { lastError = "buffer file was damaged and set aside at \(aside)" }
@@ -144,7 +150,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         let credentials = Self.credentials(
             configuration.tls, cert: certificate, key: key, chain: chain,
             bufferPath: configuration.buffer.path)
-        shared.withLock { $0.credentials = credentials }
+        shared.withLock {
+            $0.credentials = credentials
+            $0.certificateSource = certificate
+        }
         swapRequest.withLock { $0 = (certificate, true) }
         wake.signal()
     }
@@ -176,6 +185,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     }
 
     private let renewalNote = Mutex<String?>(nil)
+
+    /// The certificate file the live connection presented, nil while offline. After `replaceCredentials`
+    /// it names the new certificate once the agent has reconnected with it.
+    public var connectedCertificate: String? { shared.withLock { $0.onlineCertificate } }
 
     /// True while connected to the broker.
     public var isOnline: Bool { shared.withLock { $0.online } }
@@ -315,6 +328,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             lastError = nil
             let subscriptions = shared.withLock { state -> [(filter: String, qos: Int)] in
                 state.online = true
+                state.onlineCertificate = connectionCertificate
                 return state.subscriptions
             }
             log("connected broker=\(configuration.broker.host):\(configuration.broker.port)")
@@ -362,7 +376,8 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private func openConnection(now: Double) {
         generation += 1
         let thisGeneration = generation
-        let credentials = shared.withLock { $0.credentials }!
+        let (credentials, certificate) = shared.withLock { ($0.credentials!, $0.certificateSource) }
+        connectionCertificate = certificate
         let offline = makeStatus(online: false)
         let options = MQTTConnectOptions(
             host: configuration.broker.host, port: configuration.broker.port, clientID: configuration.device,
@@ -414,6 +429,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         shared.withLock {
             $0.online = false
             $0.client = nil
+            $0.onlineCertificate = nil
         }
         old?.disconnect()
         if retry {

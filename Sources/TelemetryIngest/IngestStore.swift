@@ -104,14 +104,21 @@ public final class IngestStore {
 
 /// One device's line in the ingest report.
 public struct DeviceReport: Sendable, Codable, Equatable {
+    /// The device id (from the topic).
     public var device: String
+    /// Distinct records stored.
     public var received: Int
+    /// Copies dropped because their (epoch, seq) was already stored.
     public var duplicates: Int
     /// Messages without seq/epoch user properties.
     public var unkeyed: Int
+    /// Boot epochs seen.
     public var epochs: Int
+    /// The lowest sequence number stored.
     public var firstSequence: Int64?
+    /// The highest sequence number stored.
     public var lastSequence: Int64?
+    /// Sequence numbers never received between the first and the last.
     public var missing: [ClosedRange<Int64>]
 
     /// How many sequence numbers the missing ranges cover.

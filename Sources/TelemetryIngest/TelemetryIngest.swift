@@ -24,16 +24,23 @@ import Synchronization
 public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by the current client's thread only
     /// How the consumer connects and what it subscribes to.
     public struct Options: Sendable {
+        /// The broker's host.
         public var host: String
+        /// The broker's TLS port.
         public var port: Int
+        /// The client id; it names the persistent session.
         public var clientID: String
+        /// The service identity.
         public var credentials: TLSCredentials
         /// Topic filters and the QoS of each. The default takes every stream at QoS 2, so each message
         /// arrives at the QoS it was published with.
         public var subscriptions: [(filter: String, qos: Int)]
+        /// Seconds the broker keeps the session while the consumer is away.
         public var sessionExpiry: UInt32
+        /// The MQTT keepalive in seconds.
         public var keepalive: Int
 
+        /// Options; by default every stream at QoS 2 and a one-day session.
         public init(
             host: String, port: Int, clientID: String, credentials: TLSCredentials,
             subscriptions: [(filter: String, qos: Int)] = [("fleet/+/telemetry/#", 2)],
@@ -49,6 +56,7 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
         }
     }
 
+    /// How it connects.
     public let options: Options
     private let store: IngestStore
     private let log: @Sendable (String) -> Void

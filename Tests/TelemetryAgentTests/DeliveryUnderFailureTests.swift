@@ -190,7 +190,26 @@ func acceptedSequences(_ answers: [String]) -> [Int64] {
         let report = try #require(try IngestStore(path: scratch.file("ingest.db")).report().first)
         #expect(report.missing == [])
         #expect(report.received == first.count + second.count)
-        #expect(waitUntil(timeout: 10) { broker.broker.log.components(separatedBy: "as dev-r").count - 1 >= 2 })
+        #expect(waitUntil(timeout: 10) { agent.connectedCertificate == renewed.certificate })
+        #expect(broker.broker.log.components(separatedBy: "as dev-r").count - 1 >= 2)
+    }
+
+    @Test func lastWillSaysOfflineWhenTheAgentIsKilled() throws {
+        let broker = try DeliveryBroker()
+        let bundle = try DeviceBundle(device: "dev-w", broker: broker)
+        let agent = try AgentProcess(config: bundle.configPath)
+        #expect(waitUntil(timeout: 20) { broker.broker.log.contains("dev-w 1 fleet/dev-w/command") })
+        let log = MessageLog()
+        let watcher = try broker.watcher(log)
+        defer { watcher.disconnect() }
+        try watcher.subscribe("fleet/dev-w/status", qos: 1)
+        #expect(waitUntil(timeout: 10) { log.messages.contains { $0.topic == "fleet/dev-w/status" } })
+        kill(agent.pid, SIGKILL)
+        agent.wait()
+        let will = waitUntil(timeout: 20) {
+            log.messages.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"online\":false") }
+        }
+        #expect(will)
     }
 
     /// A file size limit (`ulimit -f`, SIGXFSZ ignored) stands in for a full disk: writes past it fail.
