@@ -69,9 +69,10 @@ public struct MosquittoConfiguration: Sendable, Equatable {
             "max_inflight_messages 100",
         ]
         if let persistenceDirectory {
+            // Sessions and queued messages survive a restart only as of the last save: save every second.
             lines += [
                 "persistence true", "persistence_location \(directoryPath(persistenceDirectory))",
-                "autosave_interval 5",
+                "autosave_interval 1",
             ]
         } else {
             lines.append("persistence false")
