@@ -53,7 +53,10 @@ let package = Package(
         .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "TestSupport"]),
         .testTarget(
             name: "ProvisioningTests",
-            dependencies: ["Provisioning", "FleetCA", "AccessPolicy", "PKI", "MQTT", "TestSupport"]
+            dependencies: [
+                "Provisioning", "FleetCA", "AccessPolicy", "PKI", "MQTT", "TestSupport", "TelemetryAgent",
+                "TelemetryIngest",
+            ]
         ),
         .testTarget(
             name: "TelemetryAgentTests",

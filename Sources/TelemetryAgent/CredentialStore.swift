@@ -28,6 +28,10 @@ public final class CredentialStore: Sendable {
         public let notBefore: Date
         public let notAfter: Date
         public let serial: String
+        /// Where the lifetime is counted from: the later of notBefore and the time the certificate file was
+        /// written. Certificates are backdated a few minutes for clock skew, which would otherwise move
+        /// the renewal of a short-lived certificate to the moment it arrives.
+        public let lifetimeStart: Date
     }
 
     public let folder: String
@@ -119,10 +123,15 @@ public final class CredentialStore: Sendable {
             return .failure(AgentError("the key '\(key)' does not belong to the certificate '\(certificate)'"))
         }
         let chainPath = chain.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? original.chain
+        var information = stat()
+        let written =
+            stat(certificate, &information) == 0
+            ? Date(timeIntervalSince1970: Double(information.st_mtim.tv_sec)) : parsed.notBefore
+        let start = max(parsed.notBefore, min(written, Date(), parsed.notAfter))
         return .success(
             Pair(
                 certificate: certificate, key: key, chain: chainPath, notBefore: parsed.notBefore,
-                notAfter: parsed.notAfter, serial: (try? parsed.serialNumber.hex) ?? "?"))
+                notAfter: parsed.notAfter, serial: (try? parsed.serialNumber.hex) ?? "?", lifetimeStart: start))
     }
 
     // MARK: - Writing

@@ -162,7 +162,7 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
 
     private func makeSchedule(_ pair: CredentialStore.Pair) -> RenewalSchedule {
         RenewalSchedule(
-            notBefore: pair.notBefore, notAfter: pair.notAfter, fraction: configuration.renewal.fraction,
+            notBefore: pair.lifetimeStart, notAfter: pair.notAfter, fraction: configuration.renewal.fraction,
             jitter: configuration.renewal.jitter, random: Double.random(in: 0...1))
     }
 
