@@ -73,6 +73,9 @@ public final class CredentialStore: Sendable {
     /// Writes a new pair and makes it current; returns it. Throws (leaving the current pair as it was)
     /// when anything cannot be written.
     public func install(certificatePEM: String, chainPEM: String?, key: PrivateKey) throws -> Pair {
+        guard let certificate = try? Certificate(pem: certificatePEM), key.matches(certificate) else {
+            throw AgentError("the certificate to install is unreadable or not for the new key; nothing was written")
+        }
         try makeFolder(folder)
         let used = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).compactMap { Int($0) }
         let name = String((used.max() ?? 0) + 1)
