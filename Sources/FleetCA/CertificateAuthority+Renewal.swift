@@ -123,10 +123,10 @@ extension CertificateAuthority {
 
         // The device proved it holds the newest certificate's key, so anything older is retired now too.
         _ = try retireSuperseded(deviceID: topicDevice, now: now)
-        let lifetime = max(60, Int64(checked.record.notAfter.timeIntervalSince(checked.record.issuedAt)))
+        // The new certificate gets the CA's device validity, as `fleetctl rotate` gives it.
         do {
             let issued = try rotate(
-                deviceID: topicDevice, request: checked.request, validitySeconds: lifetime, now: now)
+                deviceID: topicDevice, request: checked.request, now: now)
             try audit.record(
                 action: "renewal.issue", subject: topicDevice,
                 details: [
@@ -233,16 +233,19 @@ extension CertificateAuthority {
                     + "(\(record.revocationReason?.rawValue ?? "unspecified")); the device must be provisioned again",
                 reprovision: true)
         case .superseded:
-            return refuse("certificate \(serial) of '\(topicDevice)' is superseded by a newer one; sign with the newest")
+            return refuse(
+                "certificate \(serial) of '\(topicDevice)' is superseded by a newer one; sign with the newest")
         case .expired:
             let newest = try database.queryOne(
                 "SELECT serial FROM certificates WHERE subject_kind = 'device' AND subject = ? "
                     + "ORDER BY issued_at DESC, rowid DESC LIMIT 1", [.text(topicDevice)])?["serial"].string
             guard newest == serial, record.revokedAt == nil else {
-                return refuse("certificate \(serial) of '\(topicDevice)' is superseded by a newer one; sign with the newest")
+                return refuse(
+                    "certificate \(serial) of '\(topicDevice)' is superseded by a newer one; sign with the newest")
             }
             guard viaRecovery else {
-                return refuse("certificate \(serial) of '\(topicDevice)' has expired; renew through the recovery credential")
+                return refuse(
+                    "certificate \(serial) of '\(topicDevice)' has expired; renew through the recovery credential")
             }
             let expiredFor = Int64(now.timeIntervalSince(record.notAfter))
             guard expiredFor <= settings.graceSeconds else {
@@ -254,7 +257,8 @@ extension CertificateAuthority {
             break
         }
         if viaRecovery, try recoveryRevoked(deviceID: topicDevice) {
-            return refuse("the recovery credential of '\(topicDevice)' is revoked; the device must be provisioned again",
+            return refuse(
+                "the recovery credential of '\(topicDevice)' is revoked; the device must be provisioned again",
                 reprovision: true)
         }
 
@@ -262,7 +266,8 @@ extension CertificateAuthority {
         let skew = abs(Int64(now.timeIntervalSince1970) - request.timestamp)
         guard skew <= settings.clockSkewSeconds else {
             return refuse(
-                "the request's timestamp is \(skew) s away from the CA's clock (at most \(settings.clockSkewSeconds) s)")
+                "the request's timestamp is \(skew) s away from the CA's clock (at most \(settings.clockSkewSeconds) s)"
+            )
         }
         guard let nonceBytes = Data(base64Encoded: request.nonce), nonceBytes.count >= 16 else {
             return refuse("the request's nonce is not 16 or more base64 bytes")

@@ -64,7 +64,8 @@ public final class CredentialStore: Sendable {
         // Fall back to the newest pair that is whole and matching.
         let fallback = candidates().compactMap { try? $0.get() }.max { $0.notAfter < $1.notAfter }
         if let fallback {
-            problem = (problem ?? "no usable credential pair")
+            problem =
+                (problem ?? "no usable credential pair")
                 + "; using the last good pair '\(fallback.certificate)' (serial \(fallback.serial))"
         }
         return (fallback, problem)

@@ -202,8 +202,9 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
             return
         }
         if expired && configuration.tls.recoveryCert == nil {
-            report("certificate \(pair.serial) expired at \(rfc3339(pair.notAfter)) and there is no recovery credential; "
-                + "the device must be provisioned again")
+            report(
+                "certificate \(pair.serial) expired at \(rfc3339(pair.notAfter)) and there is no recovery credential; "
+                    + "the device must be provisioned again")
             nextAttempt = Date().addingTimeInterval(configuration.renewal.retryMaximum)
             return
         }
@@ -374,7 +375,8 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
         guard certificate.subjectCommonName == device,
             certificate.subjectAlternativeURIs.contains("urn:fleet:device:\(device)")
         else {
-            throw Failure(reason: "the issued certificate names '\(certificate.subjectCommonName ?? "")', not '\(device)'")
+            throw Failure(
+                reason: "the issued certificate names '\(certificate.subjectCommonName ?? "")', not '\(device)'")
         }
         do {
             try ChainVerifier.verify(certificate, intermediates: chain, roots: roots, purpose: .tlsClient)

@@ -16,8 +16,9 @@ enum RunCommand {
             Runs the agent with the bundle's configuration (agent.json). Records come from the local socket
             (newline-delimited JSON), from 'fleet-agent send', and from the /proc collector; they are
             delivered over MQTT v5 with mTLS. The certificate is renewed online before it expires
-            (docs/renewal.md; 'renewal' in agent.json), and on a rotation order on fleet/ID/command. SIGTERM or SIGINT stops the inputs, gives in-flight records
-            the configured drain time, and closes the buffer cleanly.
+            (docs/renewal.md; 'renewal' in agent.json), and at once on a rotation order on fleet/ID/command.
+            SIGTERM or SIGINT stops the inputs, gives in-flight records the configured drain time, and closes
+            the buffer cleanly.
             """,
         run: run)
 

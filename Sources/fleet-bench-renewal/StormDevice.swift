@@ -15,9 +15,22 @@ final class StormDevice: Sendable {
             credentials: TLSCredentials(
                 caFile: folder + "/root.pem", certificateFile: folder + "/cert.pem", keyFile: folder + "/key.pem"),
             keepalive: 60)
-        client = try MQTTClient(options: options, handler: StormDevice.handler(recorder))
-        try client.connect()
-        try client.waitForConnack(timeout: 30)
+        // A handshake now and then gets no CONNACK when a thousand arrive back to back: try again, on a new
+        // client, a few times.
+        var attempt = 0
+        while true {
+            let candidate = try MQTTClient(options: options, handler: StormDevice.handler(recorder))
+            do {
+                try candidate.connect()
+                try candidate.waitForConnack(timeout: 5)
+                client = candidate
+                break
+            } catch {
+                candidate.disconnect()
+                attempt += 1
+                if attempt == 4 { throw error }
+            }
+        }
         try client.subscribe("fleet/\(id)/pki/response", qos: 1)
     }
 

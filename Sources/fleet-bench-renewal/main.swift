@@ -23,6 +23,7 @@ func note(_ text: String) { FileHandle.standardError.write(Data("bench-renewal: 
 var count = 1_000
 var fleetctl = ""
 var policies = "policies"
+var worker: (port: Int, devices: String, first: Int, last: Int)?
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
     let word = arguments.removeFirst()
@@ -30,10 +31,17 @@ while !arguments.isEmpty {
     case "--count": count = Int(arguments.removeFirst()) ?? count
     case "--fleetctl": fleetctl = arguments.removeFirst()
     case "--policies": policies = arguments.removeFirst()
+    case "--worker":
+        // Internal: PORT DEVICES-FOLDER FIRST LAST (see StormWorker).
+        worker = (Int(arguments[0]) ?? 0, arguments[1], Int(arguments[2]) ?? 0, Int(arguments[3]) ?? 0)
+        arguments.removeFirst(4)
     default:
         note("usage: fleet-bench-renewal --fleetctl PATH [--policies DIR] [--count N]")
         exit(2)
     }
+}
+if let worker {
+    exit(StormWorker.run(port: worker.port, devices: worker.devices, range: worker.first..<worker.last))
 }
 guard !fleetctl.isEmpty else {
     note("usage: fleet-bench-renewal --fleetctl PATH [--policies DIR] [--count N]")
@@ -101,7 +109,8 @@ do {
     let ids = (0..<count).map { "storm-\($0)" }
     let issued = try authority.provision(batch: ids.map { DeviceEnrollment(id: $0, groups: ["sensors"]) })
     for (id, result) in zip(ids, issued) {
-        try DeviceBundle.write(result.get(), deviceID: id, authority: authority, to: "\(folder)/devices/\(id)",
+        try DeviceBundle.write(
+            result.get(), deviceID: id, authority: authority, to: "\(folder)/devices/\(id)",
             replacing: false)
     }
     _ = try ServiceIdentity.prepare(authority: authority, folder: nil)
@@ -121,48 +130,50 @@ do {
     guard waitFor(30, { ((try? String(contentsOfFile: serveLog, encoding: .utf8)) ?? "").contains("serve connected") })
     else { throw ProvisioningError("fleetctl serve did not connect; see \(serveLog)") }
 
-    // Every device connects and prepares its request (new key, CSR, signature) before the clock starts.
-    note("connecting \(count) devices")
-    var devices: [StormDevice] = []
-    var requests: [[UInt8]] = []
-    for id in ids {
-        let bundle = "\(folder)/devices/\(id)"
-        devices.append(try StormDevice(id: id, port: port, folder: bundle))
-        let key = try PrivateKey(pem: String(contentsOfFile: bundle + "/key.pem", encoding: .utf8))
-        let csr = try CertificateSigningRequest.create(key: PrivateKey.generate(.p256), commonName: id).pem
-        let nonce = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let timestamp = Int64(Date().timeIntervalSince1970)
-        let signature = try Signature.sign(
-            RenewalRequest.signedText(device: id, type: "renew", nonce: nonce, timestamp: timestamp, csr: csr),
-            with: key)
-        let request = RenewalRequest(
-            csr: csr, certificate: try String(contentsOfFile: bundle + "/cert.pem", encoding: .utf8), nonce: nonce,
-            timestamp: timestamp, signature: Data(signature).base64EncodedString())
-        requests.append(Array(try JSONEncoder().encode(request)))
+    // libmosquitto 2.0.11 waits with select(), which cannot watch a descriptor above 1023, and each client
+    // holds three: so the devices are spread over worker processes of 250 each. Every worker connects
+    // its devices and prepares their requests (new key, CSR, signature) before the clock starts, says
+    // "ready", and on "go" publishes them all; it prints each request's send and answer times
+    // (CLOCK_MONOTONIC, the same clock in every process on the machine).
+    note("connecting \(count) devices in \((count + 249) / 250) worker processes")
+    var workers: [(process: Process, input: Pipe, output: Pipe)] = []
+    for first in stride(from: 0, to: count, by: 250) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = [
+            "--worker", String(port), folder + "/devices", String(first), String(min(count, first + 250)),
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        children.append(process)
+        workers.append((process, input, output))
     }
-    guard waitFor(30, { devices.allSatisfy(\.subscribed) }) else { throw ProvisioningError("subscriptions timed out") }
-
-    // The storm.
+    var lines: [[String]] = []
+    for worker in workers {
+        let ready = String(decoding: worker.output.fileHandleForReading.readLine(), as: UTF8.self)
+        guard ready == "ready" else { throw ProvisioningError("a storm worker failed: \(ready)") }
+    }
     note("\(count) renewal requests at once")
-    var sentAt = [Double](repeating: 0, count: count)
-    let start = monotonicSeconds()
-    for (index, device) in devices.enumerated() {
-        sentAt[index] = monotonicSeconds()
-        try device.client.publish(
-            MQTTMessage(
-                topic: "fleet/\(device.id)/pki/request", payload: requests[index], qos: 1,
-                responseTopic: "fleet/\(device.id)/pki/response", correlationData: Array(device.id.utf8)))
+    for worker in workers { worker.input.fileHandleForWriting.write(Data("go\n".utf8)) }
+    for worker in workers {
+        let text = String(decoding: worker.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        lines += text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        worker.process.waitUntilExit()
     }
-    let answered = waitFor(150) { devices.allSatisfy { $0.answer != nil } }
-    let answers = devices.compactMap(\.answer)
-    let refused = answers.filter { !String(decoding: $0.payload, as: UTF8.self).contains("\"issued\"") }.count
-    guard answered, refused == 0 else {
-        throw ProvisioningError("\(answers.count) of \(count) answered, \(refused) refused; see \(serveLog)")
+    let results = lines.filter { $0.count == 3 }
+    let refused = results.filter { $0[2] != "issued" }.count
+    guard results.count == count, refused == 0 else {
+        throw ProvisioningError("\(results.count) of \(count) answered, \(refused) not issued; see \(serveLog)")
     }
-    let end = answers.map(\.at).max() ?? start
-    let latencies = zip(devices, sentAt).map { ($0.answer!.at - $1) * 1000 }.sorted()
+    let sent = results.compactMap { Double($0[0]) }
+    let answered = results.compactMap { Double($0[1]) }
+    let start = sent.min() ?? 0
+    let end = answered.max() ?? start
+    let latencies = zip(sent, answered).map { ($1 - $0) * 1000 }.sorted()
     let storm = Double(count) / (end - start)
-    for device in devices { device.client.disconnect() }
 
     // The same CA in process: the same work (a CSR checked, a certificate signed, the inventory updated
     // in one transaction each), without MQTT and the request checks.

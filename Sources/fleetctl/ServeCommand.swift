@@ -43,7 +43,8 @@ let serveCommand = Command(
     var host = "127.0.0.1"
     var port = 0
     if let brokerText {
-        guard let colon = brokerText.lastIndex(of: ":"), let number = Int(brokerText[brokerText.index(after: colon)...]),
+        guard let colon = brokerText.lastIndex(of: ":"),
+            let number = Int(brokerText[brokerText.index(after: colon)...]),
             (1...65535).contains(number), colon != brokerText.startIndex
         else { throw UsageError("'\(brokerText)' is not HOST:PORT for --broker") }
         host = String(brokerText[..<colon])

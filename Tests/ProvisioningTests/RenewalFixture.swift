@@ -24,7 +24,8 @@ final class RenewalFixture: @unchecked Sendable {  // used from one test at a ti
     init(renewal: [String: Any] = [:]) throws {
         fleet = try FleetBrokerFixture()
         let path = home + "/config.json"
-        var configuration = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+        var configuration =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
             as? [String: Any] ?? [:]
         var settings: [String: Any] = ["rateLimit": 50, "rateWindowSeconds": 60]
         settings.merge(renewal) { $1 }

@@ -96,7 +96,8 @@ struct RenewalTests {
 
         // Published on another device's PKI topic: the broker refuses it before the CA sees it.
         let valid = try Self.request(bundle: alpha, device: "alpha", csrName: "alpha")
-        let foreign = alphaSession.publishAndWait("fleet/beta/pki/request", String(decoding: valid, as: UTF8.self), tag: 3)
+        let foreign = alphaSession.publishAndWait(
+            "fleet/beta/pki/request", String(decoding: valid, as: UTF8.self), tag: 3)
         #expect(foreign?.rawValue == 0x87)
         _ = beta
 

@@ -200,7 +200,8 @@ public final class RenewalService: @unchecked Sendable {  // loop state is touch
         switch try authority.renew(topicDevice: device, viaRecovery: recovery, request: request) {
         case .issued(let credential):
             issued += 1
-            log("serve renewed device=\(device) serial=\(credential.record.serial) via=\(recovery ? "recovery" : "device")")
+            let via = recovery ? "recovery" : "device"
+            log("serve renewed device=\(device) serial=\(credential.record.serial) via=\(via)")
             return [
                 "status": "issued", "certificate": credential.record.pem, "chain": try authority.chainPEM,
                 "serial": credential.record.serial,
