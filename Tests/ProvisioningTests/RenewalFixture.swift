@@ -63,11 +63,13 @@ final class RenewalFixture: @unchecked Sendable {  // used from one test at a ti
     }
 
     func startServe() throws {
+        func count(_ text: String) -> Int { serveLog.components(separatedBy: text).count - 1 }
+        let (connected, synced) = (count("serve connected"), count("serve broker sync"))
         serve = try SpawnedProcess(
             builtProduct("fleetctl"),
             ["serve", "--home", home, "--broker-dir", fleet.brokerFolder, "--crl-check", "1s"],
             outputPath: serveLogPath)
-        guard waitUntil(timeout: 30, { serveLog.contains("serve connected") && serveLog.contains("serve broker sync") })
+        guard waitUntil(timeout: 30, { count("serve connected") > connected && count("serve broker sync") > synced })
         else { throw FixtureFailure(message: "fleetctl serve did not come up: \(serveLog)") }
     }
 

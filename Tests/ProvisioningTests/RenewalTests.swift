@@ -110,6 +110,15 @@ struct RenewalTests {
         #expect(revoked.reason?.contains("revoked") == true, "\(revoked)")
         #expect(revoked.reprovision == true)
 
+        // serve restarted: the nonce is still known (kept in the inventory), so the replay is still refused.
+        // (A new session: Mosquitto 2.0.11 closed alpha's after the denied PUBLISH above.)
+        #expect(fixture.stopServe())
+        try fixture.startServe()
+        let alphaAgain = try fixture.fleet.session(alpha, as: "alpha")
+        try alphaAgain.subscribe("fleet/alpha/pki/response")
+        let afterRestart = try Self.ask(alphaAgain, device: "alpha", payload: naming, tag: 5)
+        #expect(afterRestart.reason?.contains("replayed") == true, "\(afterRestart)")
+
         let alphaRefusals = try fixture.audit("renewal.refuse", subject: "alpha").map(\.details)
         #expect(alphaRefusals.contains { $0.contains("names 'beta'") })
         #expect(alphaRefusals.contains { $0.contains("replayed") })
@@ -152,6 +161,69 @@ struct RenewalTests {
         #expect(agent.status().renewal?.contains("grace") == true)
         #expect(renewal.renewals == 0)
         #expect(try fixture.audit("renewal.refuse", subject: "meter-4").contains { $0.details.contains("grace") })
+    }
+
+    @Test func confirmedRenewalRevokesTheOldCertificateWhenConfiguredTo() throws {
+        let fixture = try RenewalFixture(renewal: ["retireSuperseded": "revoke"])
+        let bundle = try fixture.provision("meter-5")
+        try fixture.start()
+        let first = try #require(try fixture.device("meter-5")?.activeCertificate)
+        let (agent, renewal) = try fixture.agent(bundle)
+        agent.start()
+        renewal.start()
+        #expect(waitUntil(timeout: 10) { agent.isOnline })
+        renewal.renewNow()
+        #expect(waitUntil(timeout: 15) { (try? fixture.audit("renewal.confirm", subject: "meter-5").isEmpty) == false })
+        let old = try #require(try fixture.device("meter-5")?.certificates.first { $0.serial == first.serial })
+        #expect(old.state == .revoked)
+        #expect(old.revocationReason == .superseded)
+    }
+
+    @Test func recoveryIdentityStaysInItsOwnSubtreeAndIngestIgnoresIt() throws {
+        let fixture = try RenewalFixture()
+        let bundle = try fixture.provision("meter-6")
+        try fixture.start()
+        let folder = try TemporaryDirectory("renewal-ingest")
+        let ingest = try fixture.ingest(database: folder.file("ingest.db"))
+        #expect(waitUntil(timeout: 10) { ingest.isConnected })
+        // Mosquitto 2.0.11 answers a denied PUBLISH with PUBACK 0x87 and then closes the connection, so each
+        // attempt gets a session of its own.
+        func publish(_ topic: String, _ text: String) throws -> ReasonCode? {
+            let session = try MQTTSession(
+                port: fixture.fleet.port, clientID: "recovery~meter-6", caFile: bundle + "/root.pem",
+                certificateFile: bundle + "/recovery-cert.pem", keyFile: bundle + "/recovery-key.pem")
+            return session.publishAndWait(topic, text, tag: 1)
+        }
+        // Nothing under the device's own subtree.
+        #expect(try publish("fleet/meter-6/telemetry/host", "forged")?.rawValue == 0x87)
+        #expect(try publish("fleet/meter-6/pki/request", "{}")?.rawValue == 0x87)
+        // Its own subtree, through the shared patterns: accepted by the broker, ignored by the consumer.
+        #expect(try publish("fleet/recovery~meter-6/telemetry/host", "not a device")?.isFailure == false)
+        usleep(300_000)
+        ingest.stop()
+        #expect(try IngestStore(path: folder.file("ingest.db")).report().isEmpty)
+    }
+
+    @Test func fleetAgentProcessRenewsOnARotationOrder() throws {
+        let fixture = try RenewalFixture()
+        let bundle = try fixture.provision("meter-7")
+        try fixture.start()
+        let log = fixture.fleet.folder.file("agent.log")
+        let agent = try SpawnedProcess(
+            builtProduct("fleet-agent"), ["run", "--config", bundle + "/agent.json"], outputPath: log)
+        defer {
+            agent.signal(SIGTERM)
+            agent.waitForExit(timeout: 20)
+        }
+        let agentLog = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        #expect(waitUntil(timeout: 15) { agentLog().contains("connected broker") })
+        usleep(300_000)
+        #expect(try fixture.fleet.fleetctl(["rotate", "meter-7", "--online"]).status == 0)
+        #expect(waitUntil(timeout: 15) { agentLog().contains("renewal done") }, "\(agentLog())")
+        #expect(FileManager.default.fileExists(atPath: bundle + "/credentials/current"))
+        #expect(agent.signal(SIGTERM))
+        #expect(agent.waitForExit(timeout: 20))
+        #expect(agentLog().contains("agent stopped"))
     }
 
     @Test func serveStopsCleanlyOnSIGTERM() throws {
