@@ -41,6 +41,7 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
         var waiting: Set<[UInt8]> = []
         var renewals = 0
         var lastReport: String?
+        var pair: CredentialStore.Pair?
     }
 
     // Loop-thread state.
@@ -61,10 +62,12 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
         self.agent = agent
         self.log = log
         backoff = Backoff(minimum: configuration.renewal.retryMinimum, maximum: configuration.renewal.retryMaximum)
-        pair = store.check(
+        let loaded = store.check(
             certificate: configuration.tls.cert, key: configuration.tls.key, chain: configuration.tls.chain
         ).map { Optional($0) }.get(or: nil)
-        schedule = pair.map(makeSchedule)
+        initialPair = loaded
+        pair = loaded
+        schedule = loaded.map(makeSchedule)
     }
 
     /// An agent and its renewal client for the bundle of `configuration`: the store's current pair (the
@@ -133,7 +136,9 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
     public var lastReport: String? { shared.withLock { $0.lastReport } }
 
     /// The pair in use (for tests and the status command).
-    public var currentPair: CredentialStore.Pair? { shared.withLock { _ in pair } }
+    public var currentPair: CredentialStore.Pair? { shared.withLock { $0.pair ?? nil } ?? initialPair }
+
+    private let initialPair: CredentialStore.Pair?
 
     /// Takes responses on the PKI topics and rotation orders on the command topic.
     func receive(_ message: MQTTMessage) {
@@ -220,7 +225,10 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
             confirmAfterConnection = agent.connectionCount
             agent.replaceCredentials(certificate: renewed.certificate, key: renewed.key, chain: renewed.chain)
             store.prune(keeping: [renewed, pair])
-            shared.withLock { $0.renewals += 1 }
+            shared.withLock {
+                $0.renewals += 1
+                $0.pair = renewed
+            }
             let next = schedule.map { rfc3339($0.renewAt) } ?? "-"
             report(
                 "renewed \(rfc3339(Date())): serial \(renewed.serial) valid until \(rfc3339(renewed.notAfter)); "
