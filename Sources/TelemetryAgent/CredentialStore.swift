@@ -92,6 +92,19 @@ public final class CredentialStore: Sendable {
         return pair
     }
 
+    /// Keeps the renewal client's last report beside the pairs, for `fleet-agent status` (best effort).
+    public func writeNote(_ text: String) {
+        try? makeFolder(folder)
+        try? writeDurably(Array((text + "\n").utf8), to: folder + "/renewal-status", mode: 0o644)
+    }
+
+    /// The last report written by `writeNote`, if any.
+    public func readNote() -> String? {
+        (try? String(contentsOfFile: folder + "/renewal-status", encoding: .utf8)).map {
+            String($0.prefix { $0 != "\n" })
+        }
+    }
+
     /// Removes renewed pairs other than `keep` (the current one and the one before it).
     public func prune(keeping keep: [Pair]) {
         let kept = Set(

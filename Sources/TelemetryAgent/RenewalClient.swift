@@ -161,8 +161,12 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
     private var responseTopic: String { "fleet/\(device)/pki/response" }
 
     private func report(_ text: String) {
-        shared.withLock { $0.lastReport = text }
+        let changed = shared.withLock { state -> Bool in
+            defer { state.lastReport = text }
+            return state.lastReport != text
+        }
         agent.reportRenewal(text)
+        if changed { store.writeNote(text) }
     }
 
     private func makeSchedule(_ pair: CredentialStore.Pair) -> RenewalSchedule {

@@ -159,6 +159,9 @@ struct RenewalTests {
             waitUntil(timeout: 20) { agent.status().renewal?.contains("provisioned again") == true },
             "\(agent.status().renewal ?? "-")")
         #expect(agent.status().renewal?.contains("grace") == true)
+        // `fleet-agent status` (no broker needed) says it too.
+        let printed = try runCommand(builtProduct("fleet-agent"), ["status", "--config", bundle + "/agent.json"])
+        #expect(printed.standardOutput.contains("provisioned again"), "\(printed)")
         #expect(renewal.renewals == 0)
         #expect(try fixture.audit("renewal.refuse", subject: "meter-4").contains { $0.details.contains("grace") })
     }
