@@ -101,7 +101,8 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         metric("backlog_records", "gauge", "Records waiting in the buffer.", [("", Double(backlog))])
         metric("backlog_bytes", "gauge", "Payload bytes waiting in the buffer.", [("", Double(backlogBytes))])
         metric(
-            "awaiting_receipt_records", "gauge", "Records the broker acknowledged that wait for the consumer's receipt.",
+            "awaiting_receipt_records", "gauge",
+            "Records the broker acknowledged that wait for the consumer's receipt.",
             [("", Double(awaitingReceipt))])
         metric(
             "oldest_record_age_seconds", "gauge", "Age of the oldest waiting record.",
