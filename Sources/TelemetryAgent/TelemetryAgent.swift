@@ -17,8 +17,9 @@ import Synchronization
 /// Records go into the durable `RecordBuffer` first; `submit` returns once they are committed. One loop
 /// thread owns the buffer and the MQTT connection: it commits submissions and acknowledgements together
 /// (group commit), hands at most `delivery.window` records to libmosquitto in buffer order, deletes a
-/// record only on PUBACK/PUBCOMP below 0x80, moves refused ones aside, reconnects with backoff and full
-/// jitter, and publishes the retained status (with a matching last will) every heartbeat.
+/// record only on PUBACK/PUBCOMP below 0x80 (with `delivery.confirm` `consumer`, only on the consumer's
+/// receipt: see `ReceiptLedger`), moves refused ones aside, reconnects with backoff and full jitter, and
+/// publishes the retained status (with a matching last will) every heartbeat.
 ///
 /// Each connection is a new `MQTTClient`; `replaceCredentials` makes the next one use a new key and
 /// certificate while the buffer carries on.
