@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShim"]),
 
         // Domain layers.
-        .target(name: "FleetCA", dependencies: ["PKI", "Store"]),
+        .target(name: "FleetCA", dependencies: ["PKI", "Store", "AtomicFiles"]),
         .target(name: "AccessPolicy", dependencies: ["CYAML"]),
         .target(
             name: "Provisioning", dependencies: ["FleetCA", "AccessPolicy", "AtomicFiles", "PKI", "Store", "MQTT"]
@@ -37,7 +37,10 @@ let package = Package(
         // Executables.
         .executableTarget(
             name: "fleetctl",
-            dependencies: ["ArgumentParsing", "FleetCA", "AccessPolicy", "Provisioning", "TelemetryIngest", "PKI", "Store", "MQTT"]
+            dependencies: [
+                "ArgumentParsing", "AtomicFiles", "FleetCA", "AccessPolicy", "Provisioning", "TelemetryIngest", "PKI",
+                "Store", "MQTT",
+            ]
         ),
         .executableTarget(name: "fleet-agent", dependencies: ["ArgumentParsing", "TelemetryAgent", "PKI", "MQTT"]),
         // The issuance benchmark behind scripts/bench-issuance.sh (make bench).
@@ -50,7 +53,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PKI", "TestSupport"]),
         .testTarget(name: "FleetCATests", dependencies: ["FleetCA", "PKI", "Store", "TestSupport"]),
-        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "TestSupport"]),
+        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "AtomicFiles", "TestSupport"]),
         .testTarget(
             name: "ProvisioningTests",
             dependencies: ["Provisioning", "FleetCA", "AccessPolicy", "PKI", "MQTT", "TestSupport"]

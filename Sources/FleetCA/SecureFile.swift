@@ -1,38 +1,22 @@
+import AtomicFiles
 import Foundation
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Writes files atomically (temporary file, fsync, rename) with their mode set from creation,
-/// so a key file never exists, even for an instant, with a wider mode than asked.
+/// The CA's file writes, through `AtomicFile` (temporary file created with its final mode, fsync, rename),
+/// with failures turned into `FleetCAError`.
 enum SecureFile {
     static func write(_ text: String, to path: String, mode: mode_t) throws(FleetCAError) {
         try write(Array(text.utf8), to: path, mode: mode)
     }
 
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(FleetCAError) {
-        let temporary = "\(path).tmp-\(getpid())"
-        let descriptor = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw failure("cannot create '\(temporary)'") }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            guard written > 0 else {
-                close(descriptor)
-                unlink(temporary)
-                throw failure("cannot write '\(path)'")
-            }
-            offset += written
-        }
-        fchmod(descriptor, mode)
-        guard fsync(descriptor) == 0, close(descriptor) == 0 else {
-            unlink(temporary)
-            throw failure("cannot write '\(path)'")
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw failure("cannot move the new file into place at '\(path)'")
+        do {
+            try AtomicFile.write(bytes, to: path, mode: mode)
+        } catch {
+            throw FleetCAError(.failure, error.message)
         }
     }
 
@@ -61,9 +45,5 @@ enum SecureFile {
     static func reason(_ error: any Error) -> String {
         let text = (error as NSError).localizedFailureReason ?? error.localizedDescription
         return text
-    }
-
-    private static func failure(_ action: String) -> FleetCAError {
-        FleetCAError(.failure, "\(action): \(String(cString: strerror(errno)))")
     }
 }

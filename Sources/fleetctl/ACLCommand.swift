@@ -1,5 +1,6 @@
 import AccessPolicy
 import ArgumentParsing
+import AtomicFiles
 import FleetCA
 import Foundation
 import Provisioning

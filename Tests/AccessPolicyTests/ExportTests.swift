@@ -1,4 +1,5 @@
 import AccessPolicy
+import AtomicFiles
 import Foundation
 import Testing
 import TestSupport
@@ -221,7 +222,7 @@ import TestSupport
         try AtomicFile.write(text, to: path)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["acl"])
-        #expect(throws: PolicyError.self) { try AtomicFile.write(text, to: folder.file("missing/acl")) }
+        #expect(throws: AtomicFileError.self) { try AtomicFile.write(text, to: folder.file("missing/acl")) }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
     }
 }

@@ -25,6 +25,26 @@ struct BrokerFileOwner {
         if let brokerUser { chown(path, 0, brokerUser.gid) }
     }
 
+    /// Refuses a folder the broker's own user could not reach: every folder above it must let that user
+    /// through, or Mosquitto fails at start with no more than "Unable to write pid file".
+    func checkReachable(_ folder: String) throws {
+        guard let brokerUser else { return }
+        var path = ""
+        for component in folder.split(separator: "/").dropLast() {
+            path += "/" + component
+            var status = stat()
+            guard stat(path, &status) == 0 else { return }  // created later with 0750 root:mosquitto
+            let mode = status.st_mode
+            let passes = mode & 0o001 != 0 || (status.st_gid == brokerUser.gid && mode & 0o010 != 0)
+                || (status.st_uid == brokerUser.uid && mode & 0o100 != 0)
+            guard passes else {
+                throw ProvisioningError("the broker drops to user 'mosquitto', which cannot enter '\(path)' (mode "
+                    + "\(String(mode & 0o777, radix: 8))); make it traversable (chmod o+x '\(path)') or choose "
+                    + "a broker folder elsewhere")
+            }
+        }
+    }
+
     /// Creates a folder the broker reads (`writable` false) or writes (`writable` true).
     func makeFolder(_ path: String, writable: Bool) throws {
         try AtomicFile.makeFolder(path, mode: 0o750)

@@ -47,6 +47,7 @@ public enum BrokerSetup {
         }
 
         let owner = BrokerFileOwner()
+        try owner.checkReachable(layout.folder)
         try owner.makeFolder(layout.folder, writable: false)
         try owner.makeFolder(layout.dataFolder, writable: true)
         try AtomicFile.makeFolder(layout.canaryFolder, mode: 0o700)
