@@ -55,7 +55,9 @@ public enum DeviceBundle {
         }
     }
 
-    /// The agent configuration of BRIEF's shared conventions, paths relative to the bundle folder.
+    /// The agent configuration of BRIEF's shared conventions, paths relative to the bundle folder. Records
+    /// leave the device's buffer only on the consumer's delivery receipt (`confirm: consumer`,
+    /// docs/receipts.md): the fleet's consumer (`fleetctl ingest`) must send receipts.
     /// With `recovery`, `tls` also lists `recoveryCert` and `recoveryKey`.
     public static func agentConfiguration(
         deviceID: String, broker: CAConfiguration.Broker, recovery: Bool = false
@@ -77,6 +79,7 @@ public enum DeviceBundle {
                 { "name": "bulk", "qos": 0, "priority": "bulk", "ttl": "1h" }
               ],
               "collector": { "stream": "host", "interval": "10s" },
+              "delivery": { "confirm": "consumer", "receiptTimeout": "30s" },
               "socket": "agent.sock"
             }
 

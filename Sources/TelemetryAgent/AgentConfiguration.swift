@@ -114,6 +114,11 @@ public struct AgentConfiguration: Sendable {
         public var reconnectMaximum: Double
         /// How long a connection attempt may take to get its CONNACK.
         public var connectTimeout: Double
+        /// What confirms a record so that it may leave the buffer (default `broker`).
+        public var confirm: DeliveryConfirmation = .broker
+        /// With `confirm: consumer`, seconds a broker-acknowledged record waits for its receipt before it is
+        /// sent again.
+        public var receiptTimeout: Double = 30
     }
 
     /// The stream called `name`.

@@ -13,15 +13,17 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var online: Bool
     /// When this status was made (RFC 3339, UTC).
     public var time: String
-    /// Records waiting in the buffer.
+    /// Records waiting in the buffer (those awaiting a receipt included).
     public var backlog: Int64
+    /// Records the broker acknowledged that wait for the consumer's receipt (`confirm: consumer`).
+    public var awaitingReceipt: Int64
     /// Payload bytes waiting in the buffer.
     public var backlogBytes: Int64
     /// Age of the oldest waiting record, nil when none waits.
     public var oldestAgeSeconds: Double?
     /// Records acknowledged to producers since the buffer was created.
     public var accepted: Int64
-    /// Records acknowledged by the broker with a success code.
+    /// Records confirmed: by the broker's success code, or with `confirm: consumer` by the consumer's receipt.
     public var delivered: Int64
     /// Records the broker refused (0x80 or above), kept in the rejected table.
     public var rejected: Int64
@@ -56,6 +58,7 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         time = rfc3339(Date())
         backlog = snapshot.rows
         backlogBytes = snapshot.bytes
+        awaitingReceipt = snapshot.awaitingReceipt
         oldestAgeSeconds = snapshot.oldestAgeSeconds.map { ($0 * 1000).rounded() / 1000 }
         let counters = snapshot.counters
         accepted = counters.accepted
@@ -97,6 +100,10 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         metric("online", "gauge", "1 when connected to the broker.", [("", online ? 1 : 0)])
         metric("backlog_records", "gauge", "Records waiting in the buffer.", [("", Double(backlog))])
         metric("backlog_bytes", "gauge", "Payload bytes waiting in the buffer.", [("", Double(backlogBytes))])
+        metric(
+            "awaiting_receipt_records", "gauge",
+            "Records the broker acknowledged that wait for the consumer's receipt.",
+            [("", Double(awaitingReceipt))])
         metric(
             "oldest_record_age_seconds", "gauge", "Age of the oldest waiting record.",
             [("", oldestAgeSeconds ?? 0)])

@@ -3,7 +3,8 @@
 public struct BufferCounters: Sendable, Equatable, Codable {
     /// Records acknowledged to their producers.
     public var accepted: Int64 = 0
-    /// Records the broker acknowledged with a success reason (below 0x80).
+    /// Records confirmed: acknowledged by the broker with a success reason (below 0x80), or with
+    /// `confirm: consumer` covered by a consumer's receipt.
     public var delivered: Int64 = 0
     /// Records the broker refused (reason 0x80 or above); they are kept in the rejected table.
     public var rejected: Int64 = 0

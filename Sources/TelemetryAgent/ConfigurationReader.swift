@@ -153,10 +153,15 @@ struct ConfigurationReader {
         guard maximum >= minimum else {
             throw AgentError("'delivery.reconnectMax' must not be below 'delivery.reconnectMin'")
         }
+        let confirmText = try object?.string("confirm") ?? "broker"
+        guard let confirm = DeliveryConfirmation(rawValue: confirmText) else {
+            throw AgentError("'delivery.confirm' is '\(confirmText)'; use 'broker' or 'consumer'")
+        }
+        let receiptTimeout = try object?.duration("receiptTimeout") ?? 30
         try object?.finish()
         return .init(
             window: window, drainTimeout: drain, reconnectMinimum: minimum, reconnectMaximum: maximum,
-            connectTimeout: connect)
+            connectTimeout: connect, confirm: confirm, receiptTimeout: receiptTimeout)
     }
 }
 

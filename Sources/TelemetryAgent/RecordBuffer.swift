@@ -10,8 +10,8 @@ import Store
     import Glibc
 #endif
 
-/// The agent's durable outbox: an SQLite file in WAL mode holding every accepted record until the broker
-/// acknowledges it.
+/// The agent's durable outbox: an SQLite file in WAL mode holding every accepted record until it is confirmed
+/// (by the broker's acknowledgement, or with `confirm: consumer` by the consumer's receipt).
 ///
 /// Limits in rows and payload bytes hold exactly at every commit; when full, bulk records go before
 /// normal before critical, oldest first, and a record that could only fit by evicting higher-priority
@@ -60,7 +60,14 @@ public final class RecordBuffer {
         CREATE TABLE rejected (
             id INTEGER PRIMARY KEY, stream TEXT NOT NULL, seq INTEGER NOT NULL, epoch INTEGER NOT NULL,
             captured_ms INTEGER NOT NULL, reason INTEGER NOT NULL, rejected_ms INTEGER NOT NULL, payload BLOB NOT NULL);
+        """,
+        // Delivery receipts: `acked_ms` is set when the broker acknowledged a record that waits for the
+        // consumer's receipt (NULL: not yet acknowledged); receipts find records by (epoch, seq).
         """
+        ALTER TABLE records ADD COLUMN acked_ms INTEGER;
+        CREATE INDEX records_key ON records (seq, epoch);
+        CREATE INDEX records_awaiting ON records (acked_ms) WHERE acked_ms IS NOT NULL;
+        """,
     ]
 
     /// Opens (or creates) the buffer at `path`. A file SQLite calls damaged is renamed to
@@ -267,19 +274,21 @@ public final class RecordBuffer {
 
     // MARK: - Delivery
 
-    /// Up to `limit` unexpired records with an id above `after`, oldest first.
+    static func record(_ row: Row) -> BufferedRecord {
+        BufferedRecord(
+            id: row[0].int64 ?? 0, stream: row[1].string ?? "", sequence: row[2].int64 ?? 0,
+            epoch: row[3].int64 ?? 0, capturedMilliseconds: row[4].int64 ?? 0,
+            expiresMilliseconds: row[5].int64 ?? 0, payload: row[6].bytes ?? [])
+    }
+
+    /// Up to `limit` unexpired records with an id above `after` that are not awaiting a receipt, oldest first.
     public func pending(after: Int64, limit: Int, now: Int64) throws(AgentError) -> [BufferedRecord] {
         do {
             return try database.query(
                 "SELECT id, stream, seq, epoch, captured_ms, expires_ms, payload FROM records "
-                    + "WHERE id > ? AND expires_ms > ? ORDER BY id LIMIT ?",
+                    + "WHERE id > ? AND expires_ms > ? AND acked_ms IS NULL ORDER BY id LIMIT ?",
                 [.integer(after), .integer(now), .integer(Int64(limit))]
-            ).map { row in
-                BufferedRecord(
-                    id: row[0].int64 ?? 0, stream: row[1].string ?? "", sequence: row[2].int64 ?? 0,
-                    epoch: row[3].int64 ?? 0, capturedMilliseconds: row[4].int64 ?? 0,
-                    expiresMilliseconds: row[5].int64 ?? 0, payload: row[6].bytes ?? [])
-            }
+            ).map(Self.record)
         } catch {
             throw AgentError("cannot read the buffer '\(path)': \(error)")
         }
@@ -288,8 +297,13 @@ public final class RecordBuffer {
     /// Settles acknowledgements in one transaction: delivered rows are deleted; rejected rows move to the
     /// rejected table with their reason code. Also removes expired rows, counting them.
     public func settle(delivered: [Int64], rejected: [(id: Int64, reason: Int)], now: Int64) throws(AgentError) {
+        try settle(Settlement(delivered: delivered, rejected: rejected), now: now)
+    }
+
+    /// Settles `settlement` in one transaction; also removes expired rows, counting them.
+    public func settle(_ settlement: Settlement, now: Int64) throws(AgentError) {
         do {
-            try database.transaction { try settleInTransaction(delivered: delivered, rejected: rejected, now: now) }
+            try database.transaction { try settleInTransaction(settlement, now: now) }
         } catch {
             throw AgentError("cannot update the buffer '\(path)': \(error)")
         }
@@ -301,38 +315,57 @@ public final class RecordBuffer {
     public func apply(
         append records: [IncomingRecord], delivered: [Int64], rejected: [(id: Int64, reason: Int)], now: Int64
     ) throws(AgentError) -> [AppendOutcome] {
+        try apply(append: records, settlement: Settlement(delivered: delivered, rejected: rejected), now: now)
+    }
+
+    /// Appends `records` and settles `settlement` (acknowledgements and receipts) in one transaction.
+    public func apply(append records: [IncomingRecord], settlement: Settlement, now: Int64) throws(AgentError)
+        -> [AppendOutcome]
+    {
         do {
             return try database.transaction {
                 let outcomes = records.isEmpty ? [] : try appendInTransaction(records, now: now)
-                try settleInTransaction(delivered: delivered, rejected: rejected, now: now)
+                try settleInTransaction(settlement, now: now)
                 return outcomes
             }
         } catch let error as StoreError where error.isFull && !records.isEmpty {
             unwrittenRefusals += Int64(records.count)
-            try settle(delivered: delivered, rejected: rejected, now: now)
+            try settle(settlement, now: now)
             return records.map { _ in .refused("the disk holding '\(path)' is full") }
         } catch {
             throw AgentError("cannot update the buffer '\(path)': \(error)")
         }
     }
 
-    private func settleInTransaction(delivered: [Int64], rejected: [(id: Int64, reason: Int)], now: Int64) throws {
+    private func settleInTransaction(_ settlement: Settlement, now: Int64) throws {
         var delta = BufferCounters()
         var rows: Int64 = 0
         var bytes: Int64 = 0
         // One statement per 500 acknowledgements: the ids travel as a JSON array.
-        var start = 0
-        while start < delivered.count {
-            let chunk = delivered[start..<min(start + 500, delivered.count)]
-            start += chunk.count
-            let list = "[" + chunk.map(String.init).joined(separator: ",") + "]"
+        for list in Self.jsonLists(settlement.delivered) {
             let sizes = try database.query(
                 "DELETE FROM records WHERE id IN (SELECT value FROM json_each(?)) RETURNING size", [.text(list)])
             delta.delivered += Int64(sizes.count)
             rows -= Int64(sizes.count)
             bytes -= sizes.reduce(0) { $0 + ($1[0].int64 ?? 0) }
         }
-        for (id, reason) in rejected {
+        for list in Self.jsonLists(settlement.acknowledged) {
+            try database.run(
+                "UPDATE records SET acked_ms = ? WHERE id IN (SELECT value FROM json_each(?))",
+                [.integer(now), .text(list)])
+        }
+        // A receipt confirms whatever row holds the key, awaiting or not: the consumer has it.
+        for receipt in settlement.receipts {
+            for range in receipt.ranges {
+                let sizes = try database.query(
+                    "DELETE FROM records WHERE seq BETWEEN ? AND ? AND epoch = ? RETURNING size",
+                    [.integer(range.lowerBound), .integer(range.upperBound), .integer(receipt.epoch)])
+                delta.delivered += Int64(sizes.count)
+                rows -= Int64(sizes.count)
+                bytes -= sizes.reduce(0) { $0 + ($1[0].int64 ?? 0) }
+            }
+        }
+        for (id, reason) in settlement.rejected {
             try database.run(
                 "INSERT OR REPLACE INTO rejected (id, stream, seq, epoch, captured_ms, reason, rejected_ms, payload) "
                     + "SELECT id, stream, seq, epoch, captured_ms, ?, ?, payload FROM records WHERE id = ?",
@@ -352,6 +385,40 @@ public final class RecordBuffer {
         unwrittenRefusals = 0
     }
 
+    private static func jsonLists(_ ids: [Int64]) -> [String] {
+        stride(from: 0, to: ids.count, by: 500).map { start in
+            "[" + ids[start..<min(start + 500, ids.count)].map(String.init).joined(separator: ",") + "]"
+        }
+    }
+
+    /// Up to `limit` unexpired records the broker acknowledged at or before `acknowledgedBefore` whose receipt
+    /// has not come, oldest first: they are due to be sent again.
+    public func overdue(acknowledgedBefore: Int64, limit: Int, now: Int64) throws(AgentError) -> [BufferedRecord] {
+        do {
+            return try database.query(
+                "SELECT id, stream, seq, epoch, captured_ms, expires_ms, payload FROM records "
+                    + "WHERE acked_ms IS NOT NULL AND acked_ms <= ? AND expires_ms > ? ORDER BY id LIMIT ?",
+                [.integer(acknowledgedBefore), .integer(now), .integer(Int64(limit))]
+            ).map(Self.record)
+        } catch {
+            throw AgentError("cannot read the buffer '\(path)': \(error)")
+        }
+    }
+
+    /// Makes every record awaiting a receipt pending again, so that a new connection sends it again; returns
+    /// how many there were.
+    @discardableResult
+    public func resendAwaiting() throws(AgentError) -> Int {
+        do {
+            return try database.transaction {
+                try database.run("UPDATE records SET acked_ms = NULL WHERE acked_ms IS NOT NULL")
+                return database.changes
+            }
+        } catch {
+            throw AgentError("cannot update the buffer '\(path)': \(error)")
+        }
+    }
+
     // MARK: - Reading the state
 
     /// The buffer's totals and counters now.
@@ -360,12 +427,14 @@ public final class RecordBuffer {
             let values = try meta()
             let oldest = try database.queryOne("SELECT captured_ms FROM records ORDER BY id LIMIT 1")?[0].int64
             let setAside = try database.queryOne("SELECT value FROM notes WHERE key = 'set_aside'")?[0].string
+            let awaiting = try database.queryOne("SELECT count(*) FROM records WHERE acked_ms IS NOT NULL")
             var counters = counters(values)
             counters.refused += unwrittenRefusals
             return BufferSnapshot(
                 rows: values["rows"] ?? 0, bytes: values["bytes"] ?? 0,
                 oldestAgeSeconds: oldest.map { max(0, Double(now - $0) / 1000) }, counters: counters,
-                epoch: values["epoch"] ?? 0, nextSequence: values["next_seq"] ?? 1, setAsidePath: setAside)
+                epoch: values["epoch"] ?? 0, nextSequence: values["next_seq"] ?? 1, setAsidePath: setAside,
+                awaitingReceipt: awaiting?[0].int64 ?? 0)
         } catch {
             throw AgentError("cannot read the buffer '\(path)': \(error)")
         }
@@ -414,6 +483,8 @@ public struct BufferSnapshot: Sendable, Codable, Equatable {
     public var nextSequence: Int64
     /// Where the last damaged file went.
     public var setAsidePath: String?
+    /// Records the broker acknowledged that wait for the consumer's receipt (part of `rows`).
+    public var awaitingReceipt: Int64 = 0
 }
 
 /// Milliseconds since 1970 now.

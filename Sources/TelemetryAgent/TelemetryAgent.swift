@@ -17,8 +17,9 @@ import Synchronization
 /// Records go into the durable `RecordBuffer` first; `submit` returns once they are committed. One loop
 /// thread owns the buffer and the MQTT connection: it commits submissions and acknowledgements together
 /// (group commit), hands at most `delivery.window` records to libmosquitto in buffer order, deletes a
-/// record only on PUBACK/PUBCOMP below 0x80, moves refused ones aside, reconnects with backoff and full
-/// jitter, and publishes the retained status (with a matching last will) every heartbeat.
+/// record only on PUBACK/PUBCOMP below 0x80 (with `delivery.confirm` `consumer`, only on the consumer's
+/// receipt: see `ReceiptLedger`), moves refused ones aside, reconnects with backoff and full jitter, and
+/// publishes the retained status (with a matching last will) every heartbeat.
 ///
 /// Each connection is a new `MQTTClient`; `replaceCredentials` makes the next one use a new key and
 /// certificate while the buffer carries on.
@@ -60,6 +61,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     private var cursor: Int64 = 0
     private var delivered: [Int64] = []
     private var rejected: [(id: Int64, reason: Int)] = []
+    private var receiptLedger: ReceiptLedger
     private var nextHeartbeat = 0.0
     private var lastError: String?
     private var notAfter: Date?
@@ -89,13 +91,15 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             minimum: configuration.delivery.reconnectMinimum,
             maximum: configuration.delivery.reconnectMaximum)
         notAfter = CertificateExpiry.notAfter(path: configuration.tls.cert)
+        receiptLedger = ReceiptLedger(configuration: configuration)
+        let receiptTopic = receiptLedger.enabled ? [(receiptLedger.topic, 1)] : []
         shared.withLock {
             $0.credentials = Self.credentials(
                 configuration.tls, cert: configuration.tls.cert,
                 key: configuration.tls.key, chain: configuration.tls.chain,
                 bufferPath: configuration.buffer.path)
             $0.certificateSource = configuration.tls.cert
-            $0.subscriptions = [("fleet/\(configuration.device)/command", 1)]
+            $0.subscriptions = [("fleet/\(configuration.device)/command", 1)] + receiptTopic
         }
         if let aside = buffer.setAsidePath { lastError = "buffer file was damaged and set aside at \(aside)" }
         refreshStatus()
@@ -243,10 +247,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             }
             // Acknowledgements are settled in groups (a few ms or 256 at a time) unless producers wait anyway.
             let settleDue =
-                delivered.count + rejected.count >= 256
-                || (!delivered.isEmpty || !rejected.isEmpty) && monotonicSeconds() >= settleDeadline
+                delivered.count + rejected.count + receiptLedger.count >= 256
+                || hasSettlement && monotonicSeconds() >= settleDeadline
             if !submissions.isEmpty || settleDue || stopping { commit(submissions) }
-            if delivered.isEmpty && rejected.isEmpty {
+            if !hasSettlement {
                 settleDeadline = .infinity
             } else if settleDeadline == .infinity {
                 settleDeadline = monotonicSeconds() + 0.005
@@ -279,17 +283,22 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         }
     }
 
-    /// Commits submissions and settled acknowledgements in one transaction; signals the producers.
+    /// True when acknowledgements or receipts wait to be committed.
+    private var hasSettlement: Bool { !delivered.isEmpty || !rejected.isEmpty || receiptLedger.hasWork }
+
+    /// Commits submissions, settled acknowledgements and receipts in one transaction; signals the producers.
     private func commit(_ submissions: [Submission]) {
-        guard !submissions.isEmpty || !delivered.isEmpty || !rejected.isEmpty else { return }
+        guard !submissions.isEmpty || hasSettlement else { return }
         let records = submissions.flatMap(\.records)
         var outcomes: [AppendOutcome]
         do {
-            outcomes = try buffer.apply(
-                append: records, delivered: delivered, rejected: rejected,
-                now: nowMilliseconds())
+            let settlement = Settlement(
+                delivered: delivered, acknowledged: receiptLedger.acknowledged, rejected: rejected,
+                receipts: receiptLedger.receipts)
+            outcomes = try buffer.apply(append: records, settlement: settlement, now: nowMilliseconds())
             delivered.removeAll()
             rejected.removeAll()
+            receiptLedger.clear()
         } catch {
             log("buffer update failed error=\(error)")
             lastError = error.message
@@ -310,11 +319,13 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         case .published(let tag, _, let reason):
             // The tag is the record's row id; an acknowledgement counts whatever connection carried it.
             guard tag != 0 else { return }
-            let id = Int64(tag)
+            let (id, awaitsReceipt) = ReceiptLedger.record(tag: tag)
             if eventGeneration == generation { inflight.removeValue(forKey: id) }
             if reason.isFailure {
                 log("broker refused a record id=\(id) reason=\(reason)")
                 rejected.append((id, reason.rawValue))
+            } else if awaitsReceipt {
+                receiptLedger.acknowledged.append(id)
             } else {
                 delivered.append(id)
             }
@@ -331,6 +342,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             inflight.removeAll()
             cursor = 0
             lastError = nil
+            resendAwaitingRecords()
             let subscriptions = shared.withLock { state -> [(filter: String, qos: Int)] in
                 state.online = true
                 state.onlineCertificate = connectionCertificate
@@ -346,6 +358,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             log("connection lost code=\(code) inflight=\(inflight.count)")
             closeConnection(retry: true)
         case .message(let message):
+            if receiptLedger.accept(message, log: log) { return }
             messageHandler?(message)
         case .subscribed:
             break
@@ -452,11 +465,12 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         // Refill in chunks, not one query per acknowledgement.
         guard room > 0, room >= configuration.delivery.window / 4 || inflight.isEmpty else { return }
         // After a reconnect everything unacknowledged goes again: settle first what was acknowledged.
-        if cursor == 0 && (!delivered.isEmpty || !rejected.isEmpty) { commit([]) }
+        if cursor == 0 && hasSettlement { commit([]) }
         let now = nowMilliseconds()
+        guard resendOverdueRecords(client: client, room: room, now: now) else { return }
         let records: [BufferedRecord]
         do {
-            records = try buffer.pending(after: cursor, limit: room, now: now)
+            records = try buffer.pending(after: cursor, limit: configuration.delivery.window - inflight.count, now: now)
         } catch {
             log("buffer read failed error=\(error)")
             return
@@ -467,18 +481,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 cursor = record.id
                 continue
             }
-            let remaining = max(1, (record.expiresMilliseconds - now + 999) / 1000)
-            let message = MQTTMessage(
-                topic: stream.topic, payload: record.payload, qos: stream.qos,
-                userProperties: [
-                    UserProperty("seq", String(record.sequence)), UserProperty("epoch", String(record.epoch)),
-                    UserProperty("captured", String(record.capturedMilliseconds)),
-                    UserProperty("stream", stream.name),
-                ],
-                messageExpiry: UInt32(min(remaining, Int64(UInt32.max))))
+            let message = record.message(on: stream, now: now)
             inflight[record.id] = stream.qos
             do {
-                try client.publish(message, tag: UInt64(record.id))
+                try client.publish(message, tag: receiptLedger.tag(id: record.id, qos: stream.qos))
             } catch {
                 inflight.removeValue(forKey: record.id)
                 log("publish failed id=\(record.id) error=\(error)")
@@ -490,6 +496,50 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
                 continue
             }
             cursor = record.id
+        }
+    }
+
+    /// With `confirm: consumer`, sends again, oldest first, acknowledged records whose receipt is overdue.
+    /// Returns false when the connection failed under it.
+    private func resendOverdueRecords(client: MQTTClient, room: Int, now: Int64) -> Bool {
+        let clock = monotonicSeconds()
+        guard let threshold = receiptLedger.overdueThreshold(now: clock, wallMilliseconds: now) else { return true }
+        let overdue: [BufferedRecord]
+        do {
+            overdue = try buffer.overdue(acknowledgedBefore: threshold, limit: room + inflight.count, now: now)
+        } catch {
+            log("buffer read failed error=\(error)")
+            return true
+        }
+        var sent = 0
+        for record in overdue where inflight[record.id] == nil && sent < room {
+            guard let stream = configuration.stream(record.stream) else { continue }
+            inflight[record.id] = stream.qos
+            do {
+                try client.publish(
+                    record.message(on: stream, now: now), tag: receiptLedger.tag(id: record.id, qos: stream.qos))
+            } catch {
+                inflight.removeValue(forKey: record.id)
+                log("publish failed id=\(record.id) error=\(error)")
+                return false
+            }
+            sent += 1
+        }
+        if sent > 0 { log("receipt overdue, sending again records=\(sent)") }
+        return true
+    }
+
+    /// With `confirm: consumer`, a new connection sends again every record still awaiting its receipt (the
+    /// broker that acknowledged it may have lost it): settle what was acknowledged, then make them pending.
+    private func resendAwaitingRecords() {
+        guard receiptLedger.enabled else { return }
+        commit([])
+        do {
+            let count = try buffer.resendAwaiting()
+            if count > 0 { log("sending again records awaiting receipt count=\(count)") }
+        } catch {
+            log("buffer update failed error=\(error)")
+            lastError = error.message
         }
     }
 

@@ -13,6 +13,12 @@ import Synchronization
 /// A message is committed inside libmosquitto's message callback; libmosquitto writes the PUBACK only
 /// after the callback returns, so a message is never acknowledged before it is stored.
 ///
+/// After the commit it sends delivery receipts (docs/receipts.md): per device, QoS 1, not retained, on
+/// `fleet/<device>/receipt`, the (epoch, seq) ranges committed since the last receipt, duplicates included,
+/// batched every `receiptInterval` or `receiptBatch` records of one device. Agents with `confirm: consumer`
+/// keep each record until its receipt comes. Messages on topics whose device level is not a valid device
+/// id are ignored: neither stored nor confirmed.
+///
 /// What the broker must be configured with (for whoever writes the production mosquitto.conf):
 /// - `max_queued_messages 0` (or a bound above any backlog a consumer may fall behind by): the default 1000
 ///   silently drops QoS 1/2 messages for a consumer that lags, after the device was told they were delivered.
@@ -39,6 +45,12 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
         public var sessionExpiry: UInt32
         /// The MQTT keepalive in seconds.
         public var keepalive: Int
+        /// Whether receipts are sent on `fleet/<device>/receipt` (the identity needs publish rights there).
+        public var sendsReceipts = true
+        /// Seconds the oldest stored record waits before its receipt goes out.
+        public var receiptInterval = 0.2
+        /// Receipts go out at once when one device has this many stored records unconfirmed.
+        public var receiptBatch = 200
 
         /// Options; by default every stream at QoS 2 and a one-day session.
         public init(
@@ -62,6 +74,7 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
     private let log: @Sendable (String) -> Void
     private let state = Mutex<(stopping: Bool, connected: Bool, stored: Int, duplicates: Int)>((false, false, 0, 0))
     private let stopped = Mutex(false)
+    private let receipts = Mutex(ReceiptBatch())
 
     public init(options: Options, databasePath: String, log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.options = options
@@ -116,7 +129,10 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
                 state.withLock { $0.connected = true }
                 log("ingest connected broker=\(options.host):\(options.port)")
                 delay = 0.1
-                while !client.hasEnded && !state.withLock({ $0.stopping }) { usleep(20_000) }
+                while !client.hasEnded && !state.withLock({ $0.stopping }) {
+                    sendReceipts(client)
+                    usleep(20_000)
+                }
                 state.withLock { $0.connected = false }
                 client.disconnect()
             } catch {
@@ -128,21 +144,39 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
         }
     }
 
+    /// Sends the receipts that are due. Keys stored while no connection was up wait for the next one.
+    private func sendReceipts(_ client: MQTTClient) {
+        let due = receipts.withLock { batch -> [(topic: String, payload: [UInt8])] in
+            guard batch.isDue(now: monotonicSeconds(), interval: options.receiptInterval, count: options.receiptBatch)
+            else { return [] }
+            return batch.take()
+        }
+        for receipt in due {
+            do {
+                try client.publish(MQTTMessage(topic: receipt.topic, payload: receipt.payload, qos: 1, retain: false))
+            } catch {
+                // The agent sends the records again when no receipt comes; the copies are confirmed then.
+                log("ingest receipt failed topic=\(receipt.topic) error=\(error)")
+            }
+        }
+    }
+
     private func handle(_ event: MQTTEvent) {
         guard case .message(let message) = event else { return }
         let parts = message.topic.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0] == "fleet", parts[2] == "telemetry" else { return }
         // Only device identities report telemetry: a recovery identity (`recovery~<id>`) may publish in its
         // own subtree through the shared `%u` patterns, and must never pass for a device.
-        guard Self.isDeviceID(parts[1]) else {
-            log("ingest ignored topic=\(message.topic) reason=not-a-device-id")
+        guard ReceiptBatch.isDeviceID(parts[1]) else {
+            log("ingest ignored a message: not a device id topic=\(message.topic)")
             return
         }
         let now = Int64(time(nil)) * 1000
+        let epoch = message.userProperty("epoch").flatMap { Int64($0) }
+        let sequence = message.userProperty("seq").flatMap { Int64($0) }
         do {
             let outcome = try store.store(
-                device: String(parts[1]), epoch: message.userProperty("epoch").flatMap { Int64($0) },
-                sequence: message.userProperty("seq").flatMap { Int64($0) },
+                device: String(parts[1]), epoch: epoch, sequence: sequence,
                 stream: parts[3...].joined(separator: "/"), topic: message.topic,
                 captured: message.userProperty("captured").flatMap { Int64($0) }, receivedMilliseconds: now,
                 payload: message.payload)
@@ -150,21 +184,17 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
                 if outcome == .stored { $0.stored += 1 }
                 if outcome == .duplicate { $0.duplicates += 1 }
             }
+            // Committed: only now may a receipt say so. A duplicate is confirmed again, since its sender resent
+            // it for want of a receipt.
+            if let epoch, let sequence, outcome != .unkeyed, options.sendsReceipts {
+                receipts.withLock {
+                    $0.add(device: String(parts[1]), epoch: epoch, sequence: sequence, now: monotonicSeconds())
+                }
+            }
         } catch {
             // TODO: a store failure still lets libmosquitto acknowledge the message; the consumer should
             // drop the connection instead so the broker keeps it.
             log("ingest store failed topic=\(message.topic) error=\(error)")
         }
-    }
-
-    /// The fleet's device-id rule: 1-64 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit, no `..`.
-    static func isDeviceID(_ text: Substring) -> Bool {
-        guard (1...64).contains(text.utf8.count), !text.contains(".."), let first = text.unicodeScalars.first
-        else { return false }
-        func isLetterOrDigit(_ scalar: Unicode.Scalar) -> Bool {
-            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-        }
-        return isLetterOrDigit(first)
-            && text.unicodeScalars.allSatisfy { isLetterOrDigit($0) || $0 == "." || $0 == "_" || $0 == "-" }
     }
 }

@@ -29,6 +29,7 @@ enum StatusCommand {
             """
             device:              \(status.device)
             backlog:             \(status.backlog) records, \(status.backlogBytes) bytes
+            awaiting receipt:    \(status.awaitingReceipt) records
             oldest record age:   \(status.oldestAgeSeconds.map { "\($0) s" } ?? "-")
             accepted:            \(status.accepted)
             delivered:           \(status.delivered)

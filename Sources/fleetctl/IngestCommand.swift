@@ -23,6 +23,12 @@ enum IngestCommand {
             Runs until SIGTERM or SIGINT. --client-id defaults to 'ingest'; with use_username_as_clientid the
             broker uses the certificate's CN.
 
+            After each commit it confirms what it stored with delivery receipts: per device, QoS 1, on
+            fleet/DEVICE/receipt, {"epoch": E, "ranges": [[first, last], ...]}, batched every 200 ms or 200
+            records of one device, duplicates included (docs/receipts.md). Agents with "confirm": "consumer"
+            delete a record only when its receipt comes, so this identity needs publish rights on
+            fleet/+/receipt (policies/services.json grants them to telemetry-consumer).
+
             The broker must not drop messages for a slow consumer: set max_queued_messages 0 (or a bound
             above any backlog) in mosquitto.conf, since the default 1000 drops QoS 1/2 messages silently.
 

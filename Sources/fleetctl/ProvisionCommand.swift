@@ -22,6 +22,13 @@ let provisionCommand = Command(
         which the agent uses only to renew a certificate that expired while it was offline. The CSR must carry a valid self-signature, a key of
         at least P-256 or RSA-2048 and a subject CN equal to ID; the CA decides every extension.
 
+        The agent.json it writes sets "delivery": {"confirm": "consumer"}: the agent keeps each QoS 1/2
+        record until the consumer's delivery receipt on fleet/ID/receipt says it is stored, so a broker
+        crash loses nothing. The fleet's consumer must therefore send receipts: `fleetctl ingest` does
+        (as the telemetry-consumer service, which policies/services.json lets publish on fleet/+/receipt);
+        a consumer that does not would have every record resent every receiptTimeout until its TTL ends.
+        For such a consumer set "confirm": "broker" in agent.json. See docs/receipts.md.
+
         With --from, the CSV has a header naming its columns: id (required), groups ("a;b"),
         attributes ("k=v;k=v") and csr (a path relative to the CSV file; empty means a key generated
         here). Each device's bundle goes to DIR/ID. Every row is checked before anything is written;

@@ -25,7 +25,7 @@ import TestSupport
         let rule = object?["rule"] as? [String: Any]
         #expect(rule?["policy"] as? String == "quarantined-devices-stay-silent")
         #expect((rule?["file"] as? String)?.hasSuffix("devices.yaml") == true)
-        #expect(rule?["line"] as? Int == 26)
+        #expect(rule?["line"] as? Int == 27)
     }
 
     @Test func checkRefusesABadActionOrTopicWithUsageOrError() throws {
@@ -71,7 +71,7 @@ import TestSupport
         let out = folder.file("acl.conf")
         let result = try fleetctl(["export", "--format", "mosquitto", "--out", out])
         #expect(result.status == 0, "\(result)")
-        #expect(result.standardError.contains("8 per-principal blocks, 5 shared rules"))
+        #expect(result.standardError.contains("8 per-principal blocks, 6 shared rules"))
         let golden = try String(contentsOfFile: PolicyFixtures.fixtures + "/golden/example.mosquitto.acl",
             encoding: .utf8)
         #expect(try String(contentsOfFile: out, encoding: .utf8) == golden)

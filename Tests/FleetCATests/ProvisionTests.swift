@@ -29,6 +29,8 @@ import Testing
             #expect(try pkilintErrors(out + "/cert.pem") == [])
             let agent = try jsonObject(String(contentsOfFile: out + "/agent.json", encoding: .utf8))
             #expect(agent["device"] as? String == id)
+            // The fleet's consumer sends delivery receipts, so records wait for them (docs/receipts.md).
+            #expect((agent["delivery"] as? [String: Any])?["confirm"] as? String == "consumer")
         }
     }
 

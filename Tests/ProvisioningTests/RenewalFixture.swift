@@ -88,6 +88,8 @@ final class RenewalFixture: @unchecked Sendable {  // used from one test at a ti
         configuration.socket = nil
         configuration.metricsFile = nil
         configuration.heartbeat = 1
+        // Not every test here runs a consumer that sends receipts; delivery is judged by the ingest report.
+        configuration.delivery.confirm = .broker
         configuration.delivery.reconnectMinimum = 0.1
         configuration.delivery.reconnectMaximum = 0.5
         configuration.delivery.connectTimeout = 5

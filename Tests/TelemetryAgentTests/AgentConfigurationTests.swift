@@ -74,3 +74,33 @@ import Testing
         #expect(throws: AgentError.self) { try AgentConfiguration.parse(Data(text.utf8), folder: "/b") }
     }
 }
+
+@Suite struct DeliveryConfirmationSettingTests {
+    let minimal = """
+        {"device": "sensor-001", "broker": {"host": "127.0.0.1", "port": 8883},
+         "tls": {"ca": "root.pem", "cert": "cert.pem", "key": "key.pem"}
+        """
+
+    @Test func confirmDefaultsToTheBrokerWithAThirtySecondReceiptTimeout() throws {
+        let configuration = try AgentConfiguration.parse(Data((minimal + "}").utf8), folder: "/b")
+        #expect(configuration.delivery.confirm == .broker)
+        #expect(configuration.delivery.receiptTimeout == 30)
+    }
+
+    @Test func consumerConfirmationAndItsTimeoutAreRead() throws {
+        let text = minimal + ", \"delivery\": {\"confirm\": \"consumer\", \"receiptTimeout\": \"90s\"}}"
+        let configuration = try AgentConfiguration.parse(Data(text.utf8), folder: "/b")
+        #expect(configuration.delivery.confirm == .consumer)
+        #expect(configuration.delivery.receiptTimeout == 90)
+    }
+
+    @Test func anUnknownConfirmationIsNamed() throws {
+        let text = minimal + ", \"delivery\": {\"confirm\": \"ingest\"}}"
+        do {
+            _ = try AgentConfiguration.parse(Data(text.utf8), folder: "/b")
+            Issue.record("confirm 'ingest' was accepted")
+        } catch {
+            #expect(error.message.contains("'ingest'"))
+        }
+    }
+}

@@ -4,9 +4,10 @@ import TelemetryAgent
 import TelemetryIngest
 import TestSupport
 
-/// A TLS broker for delivery tests. Its ACL lets each device use `fleet/<id>/#` and the `ingest` and
-/// `watcher` services read everything. `max_queued_messages 0` keeps the broker from dropping messages for
-/// a consumer that falls behind (the default of 1000 drops them silently).
+/// A TLS broker for delivery tests. Its ACL lets each device use `fleet/<id>/#`, the `ingest` and
+/// `watcher` services read everything, and `ingest` send delivery receipts. `max_queued_messages 0` keeps
+/// the broker from dropping messages for a consumer that falls behind (the default of 1000 drops them
+/// silently).
 final class DeliveryBroker: @unchecked Sendable {  // used from the test's thread
     let pki: TestPKI
     let files: TemporaryDirectory
@@ -17,7 +18,8 @@ final class DeliveryBroker: @unchecked Sendable {  // used from the test's threa
         self.pki = try pki ?? TestPKI()
         files = try TemporaryDirectory("fleet-delivery")
         let acl =
-            "pattern readwrite fleet/%u/#\n\nuser ingest\ntopic read fleet/#\n\nuser watcher\ntopic read fleet/#\n"
+            "pattern readwrite fleet/%u/#\n\nuser ingest\ntopic read fleet/#\ntopic write fleet/+/receipt\n"
+            + "\nuser watcher\ntopic read fleet/#\n"
             + "\nuser operator\ntopic write fleet/+/command\n"
         try acl.write(toFile: files.file("acl"), atomically: true, encoding: .utf8)
         var lines = [
@@ -105,7 +107,7 @@ struct DeviceBundle {
 
     init(
         device: String, broker: DeliveryBroker, extra: String = "", buffer: String = "",
-        streams: String? = nil
+        streams: String? = nil, delivery: String = ""
     ) throws {
         directory = try TemporaryDirectory("fleet-bundle")
         self.device = device
@@ -131,7 +133,7 @@ struct DeviceBundle {
               "heartbeat": "1s",
               "streams": \(streamList),
               "collector": { "enabled": false },
-              "delivery": { "reconnectMin": "100ms", "reconnectMax": "1s", "drainTimeout": "5s" }\(extra)
+              "delivery": { "reconnectMin": "100ms", "reconnectMax": "1s", "drainTimeout": "5s"\(delivery) }\(extra)
             }
             """
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -145,3 +145,56 @@ import Testing
         #expect(buffer.append(records(1), now: 2).first?.sequence == 1)
     }
 }
+
+@Suite struct AwaitingReceiptBufferTests {
+    let streams = [
+        StreamConfiguration(name: "host", topic: "fleet/d/telemetry/host", qos: 1, priority: .normal, ttl: 3600),
+        StreamConfiguration(name: "alarms", topic: "fleet/d/telemetry/alarms", qos: 2, priority: .critical, ttl: 3600),
+    ]
+
+    @Test func recordsAwaitingReceiptsStayWithinTheLimitsAndAreEvictedAndExpiredInOrder() throws {
+        let directory = try TemporaryDirectory()
+        let buffer = try RecordBuffer(
+            path: directory.file("buffer.db"), durability: .process, limits: .init(maxRows: 10, maxBytes: 1_000),
+            streams: streams)
+        let epoch = try buffer.beginEpoch()
+        _ = buffer.append(records(6) + records(4, stream: "alarms"), now: 1_000)
+        let all = try buffer.pending(after: 0, limit: 100, now: 1_000)
+        // The broker acknowledged the first eight: they await receipts, still held and counted.
+        try buffer.settle(Settlement(acknowledged: all.prefix(8).map(\.id)), now: 2_000)
+        var snapshot = try buffer.snapshot(now: 2_000)
+        #expect(snapshot.rows == 10)
+        #expect(snapshot.awaitingReceipt == 8)
+        #expect(snapshot.counters.delivered == 0)
+        #expect(try buffer.pending(after: 0, limit: 100, now: 2_000).map(\.sequence) == [9, 10])
+        #expect(try buffer.overdue(acknowledgedBefore: 1_999, limit: 100, now: 2_000).isEmpty)
+        #expect(try buffer.overdue(acknowledgedBefore: 2_000, limit: 100, now: 2_000).map(\.sequence) == Array(1...8))
+
+        // Overflow evicts normal records first, awaiting or not, oldest first; the limits hold exactly.
+        _ = buffer.append(records(3, stream: "alarms", start: 10), now: 3_000)
+        snapshot = try buffer.snapshot(now: 3_000)
+        #expect(snapshot.rows == 10)
+        #expect(try buffer.recount().rows == 10)
+        #expect(snapshot.counters.evictedNormal == 3)
+        #expect(snapshot.awaitingReceipt == 5)
+
+        // A receipt deletes what it names (awaiting or pending), counts it delivered, ignores other epochs.
+        try buffer.settle(
+            Settlement(receipts: [
+                DeliveryReceipt(epoch: epoch, ranges: [4...5, 11...11]),
+                DeliveryReceipt(epoch: epoch + 1, ranges: [6...6]),
+            ]), now: 4_000)
+        snapshot = try buffer.snapshot(now: 4_000)
+        #expect(snapshot.rows == 7)
+        #expect(snapshot.counters.delivered == 3)
+        #expect(snapshot.awaitingReceipt == 3)
+
+        // A new connection sends everything awaiting again; TTL still applies to all of it.
+        #expect(try buffer.resendAwaiting() == 3)
+        #expect(try buffer.snapshot(now: 4_000).awaitingReceipt == 0)
+        try buffer.settle(Settlement(), now: 1_000 + 3_600_000)
+        snapshot = try buffer.snapshot(now: 1_000 + 3_600_000)
+        #expect(snapshot.counters.expired == 5)
+        #expect(snapshot.rows == 2)
+    }
+}
