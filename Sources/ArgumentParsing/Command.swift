@@ -35,7 +35,10 @@ public struct Command: Sendable {
         }
         var arguments = Arguments(words)
         guard let run else {
-            if words.isEmpty || arguments.wantsHelp || words.first == "help" {
+            // A first word that is neither a command nor a request for help is an error even when --help
+            // follows it, so a misspelt command never looks like success.
+            let first = words.first ?? ""
+            if words.isEmpty || first == "help" || (first.hasPrefix("-") && arguments.wantsHelp) {
                 print(helpText(path: path))
                 return words.isEmpty ? 2 : 0
             }
