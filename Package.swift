@@ -45,6 +45,8 @@ let package = Package(
         .executableTarget(name: "fleet-agent", dependencies: ["ArgumentParsing", "TelemetryAgent", "PKI", "MQTT"]),
         // The issuance benchmark behind scripts/bench-issuance.sh (make bench).
         .executableTarget(name: "fleet-bench-issuance", dependencies: ["FleetCA", "PKI"]),
+        // The renewal storm behind scripts/bench-renewal.sh (make bench).
+        .executableTarget(name: "fleet-bench-renewal", dependencies: ["FleetCA", "Provisioning", "PKI", "MQTT"]),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["PKI", "MQTT"], path: "Tests/TestSupport"),
@@ -59,7 +61,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ProvisioningTests",
-            dependencies: ["Provisioning", "FleetCA", "AccessPolicy", "PKI", "MQTT", "TestSupport"]
+            dependencies: [
+                "Provisioning", "FleetCA", "AccessPolicy", "PKI", "MQTT", "TestSupport", "TelemetryAgent",
+                "TelemetryIngest",
+            ]
         ),
         .testTarget(
             name: "TelemetryAgentTests",

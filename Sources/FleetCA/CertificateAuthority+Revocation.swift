@@ -3,8 +3,9 @@ import PKI
 import Store
 
 extension CertificateAuthority {
-    /// Revokes every unexpired active or superseded certificate of a device (or, when no device has
-    /// that id, of the service of that name), records the reason, and re-signs the CRL.
+    /// Revokes every unexpired active or superseded certificate of a device, its recovery credential
+    /// included (or, when no device has that id, of the service of that name), records the reason, and
+    /// re-signs the CRL.
     @discardableResult
     public func revoke(id: String, reason: RevocationReason = .unspecified, now: Date = Date()) throws
         -> [CertificateRecord]
@@ -20,10 +21,11 @@ extension CertificateAuthority {
             } else {
                 throw FleetCAError(.notFound, "no device or service '\(id)' in the inventory")
             }
+            // A device's recovery credential (subject `recovery~<id>`) goes with it.
             let rows = try database.query(
-                "SELECT serial FROM certificates WHERE subject_kind = ? AND subject = ? "
+                "SELECT serial FROM certificates WHERE subject_kind = ? AND subject IN (?, ?) "
                     + "AND state IN ('active', 'superseded')",
-                [.text(kind.rawValue), .text(id)])
+                [.text(kind.rawValue), .text(id), .text(kind == .device ? Self.recoveryIdentity(for: id) : id)])
             guard !rows.isEmpty else {
                 throw FleetCAError(.notFound, "\(kind.rawValue) '\(id)' has no certificate left to revoke")
             }

@@ -15,9 +15,11 @@ public enum DeviceBundle {
     ///   bundle); rotation passes true. A `key.pem` left from before is removed when the new key is the
     ///   device's own, so a stale key never sits beside a new certificate.
     /// - Throws: a `FleetCAError` saying that the certificate is already recorded and how to get a new bundle.
+    ///   `recovery`, when given, is written as `recovery-cert.pem` and `recovery-key.pem` (0600) and listed
+    ///   in agent.json; a bundle that already holds a recovery credential keeps it listed.
     public static func write(
         _ credential: IssuedCredential, deviceID: String, authority: CertificateAuthority,
-        to folder: String, replacing: Bool
+        to folder: String, replacing: Bool, recovery: IssuedCredential? = nil
     ) throws {
         do {
             try check(folder: folder, replacing: replacing)
@@ -26,9 +28,15 @@ public enum DeviceBundle {
                 try FileManager.default.removeItem(atPath: keyPath)
             }
             try ServiceBundle.write(credential, authority: authority, to: folder)
+            if let recovery, let key = recovery.privateKey {
+                try SecureFile.write(key.pem(), to: folder + "/recovery-key.pem", mode: 0o600)
+                try SecureFile.write(recovery.record.pem, to: folder + "/recovery-cert.pem", mode: 0o644)
+            }
             let agentPath = folder + "/agent.json"
             if !FileManager.default.fileExists(atPath: agentPath) || replacing {
-                let configuration = agentConfiguration(deviceID: deviceID, broker: authority.configuration.broker)
+                let configuration = agentConfiguration(
+                    deviceID: deviceID, broker: authority.configuration.broker,
+                    recovery: FileManager.default.fileExists(atPath: folder + "/recovery-cert.pem"))
                 try SecureFile.write(configuration, to: agentPath, mode: 0o644)
             }
         } catch {
@@ -81,14 +89,19 @@ public enum DeviceBundle {
     }
 
     /// The agent configuration of BRIEF's shared conventions, paths relative to the bundle folder.
-    public static func agentConfiguration(deviceID: String, broker: CAConfiguration.Broker) -> String {
+    /// With `recovery`, `tls` also lists `recoveryCert` and `recoveryKey`.
+    public static func agentConfiguration(
+        deviceID: String, broker: CAConfiguration.Broker, recovery: Bool = false
+    ) -> String {
         let host = String(
             decoding: (try? JSONEncoder().encode(broker.host)) ?? Data("\"127.0.0.1\"".utf8), as: UTF8.self)
+        let recoveryFiles =
+            recovery ? ", \"recoveryCert\": \"recovery-cert.pem\", \"recoveryKey\": \"recovery-key.pem\"" : ""
         return """
             {
               "device": "\(deviceID)",
               "broker": { "host": \(host), "port": \(broker.port), "keepalive": 30 },
-              "tls": { "ca": "root.pem", "chain": "chain.pem", "cert": "cert.pem", "key": "key.pem" },
+              "tls": { "ca": "root.pem", "chain": "chain.pem", "cert": "cert.pem", "key": "key.pem"\(recoveryFiles) },
               "buffer": { "path": "buffer.db", "maxRows": 100000, "maxBytes": 67108864, "durability": "process" },
               "heartbeat": "30s",
               "streams": [

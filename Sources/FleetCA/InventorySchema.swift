@@ -64,6 +64,22 @@ enum InventorySchema {
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL
         );
+        """,
+        // Online renewal: every nonce a device used (replay protection across restarts, and the per-device
+        // rate limit), and rotation orders that `fleetctl rotate --online` leaves for `fleetctl serve`.
         """
+        CREATE TABLE renewal_nonces(
+            nonce TEXT PRIMARY KEY,
+            device TEXT NOT NULL,
+            seen_at INTEGER NOT NULL
+        );
+        CREATE INDEX renewal_nonces_device ON renewal_nonces(device, seen_at);
+        CREATE TABLE rotation_orders(
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            requested_at INTEGER NOT NULL,
+            sent_at INTEGER
+        );
+        """,
     ]
 }

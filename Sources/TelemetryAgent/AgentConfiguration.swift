@@ -29,6 +29,8 @@ public struct AgentConfiguration: Sendable {
     public var delivery: DeliveryConfiguration
     /// Where Prometheus text metrics are written (for node_exporter's textfile collector); nil for none.
     public var metricsFile: String?
+    /// Certificate renewal (RenewalClient).
+    public var renewal: RenewalConfiguration = RenewalConfiguration(folder: "credentials")
 
     /// The broker's address and the MQTT keepalive.
     public struct Broker: Sendable {
@@ -50,13 +52,21 @@ public struct AgentConfiguration: Sendable {
         public var cert: String
         /// The device's private key (the path only is ever shown).
         public var key: String
+        /// The recovery credential (identity `recovery~<device>`), used only to renew an expired certificate.
+        public var recoveryCert: String?
+        public var recoveryKey: String?
 
         /// The files by absolute path.
-        public init(ca: String, chain: String?, cert: String, key: String) {
+        public init(
+            ca: String, chain: String?, cert: String, key: String, recoveryCert: String? = nil,
+            recoveryKey: String? = nil
+        ) {
             self.ca = ca
             self.chain = chain
             self.cert = cert
             self.key = key
+            self.recoveryCert = recoveryCert
+            self.recoveryKey = recoveryKey
         }
     }
 
@@ -225,4 +235,25 @@ enum DurationValue {
         }
         return digits.isEmpty && total > 0 ? total : nil
     }
+}
+
+/// When and how the agent renews its certificate (`renewal` in agent.json).
+public struct RenewalConfiguration: Sendable {
+    /// False turns renewal off (the operator renews by hand).
+    public var enabled: Bool = true
+    /// The part of the lifetime after which renewal starts (default two thirds).
+    public var fraction: Double = 2.0 / 3.0
+    /// Random spread around that point, as a part of the lifetime (default 0.05: ±5%).
+    public var jitter: Double = 0.05
+    /// How often the wall clock is checked, seconds (catches sleep and clock jumps).
+    public var tick: Double = 1
+    /// How long to wait for the CA's answer, seconds.
+    public var timeout: Double = 10
+    /// First and largest delay between failed attempts (exponential, full jitter).
+    public var retryMinimum: Double = 2
+    public var retryMaximum: Double = 300
+    /// Where renewed key and certificate pairs are kept (CredentialStore).
+    public var folder: String
+
+    public init(folder: String) { self.folder = folder }
 }

@@ -146,8 +146,13 @@ extension AgentStatus {
     public static func read(configuration: AgentConfiguration) throws(AgentError) -> AgentStatus {
         let buffer = try RecordBuffer(configuration: configuration)
         let snapshot = try buffer.snapshot(now: nowMilliseconds())
-        return AgentStatus(
+        // The pair the agent runs on (renewed ones included) and what its renewal last reported.
+        let store = CredentialStore(configuration: configuration)
+        var status = AgentStatus(
             device: configuration.device, online: false, snapshot: snapshot,
-            notAfter: CertificateExpiry.notAfter(path: configuration.tls.cert), lastError: nil)
+            notAfter: CertificateExpiry.notAfter(path: store.current().pair?.certificate ?? configuration.tls.cert),
+            lastError: nil)
+        status.renewal = store.readNote()
+        return status
     }
 }

@@ -25,7 +25,12 @@ struct ConfigurationReader {
         guard var tls = try top.object("tls") else { throw AgentError("'tls' is required") }
         let tlsFiles = AgentConfiguration.TLSFilesConfiguration(
             ca: resolve(try tls.requiredString("ca")), chain: try tls.string("chain").map(resolve),
-            cert: resolve(try tls.requiredString("cert")), key: resolve(try tls.requiredString("key")))
+            cert: resolve(try tls.requiredString("cert")), key: resolve(try tls.requiredString("key")),
+            recoveryCert: try tls.string("recoveryCert").map(resolve),
+            recoveryKey: try tls.string("recoveryKey").map(resolve))
+        guard (tlsFiles.recoveryCert == nil) == (tlsFiles.recoveryKey == nil) else {
+            throw AgentError("'tls.recoveryCert' and 'tls.recoveryKey' go together; give both or neither")
+        }
         try tls.finish()
 
         let buffer = try readBuffer(try top.object("buffer"))
@@ -35,12 +40,37 @@ struct ConfigurationReader {
         let socket = try top.string("socket").map { $0.isEmpty ? nil : resolve($0) } ?? resolve("agent.sock")
         let delivery = try readDelivery(try top.object("delivery"))
         let metrics = try top.string("metrics").map { $0.isEmpty ? nil : resolve($0) } ?? resolve("agent.prom")
+        let renewal = try readRenewal(try top.object("renewal"))
         try top.finish()
 
         return AgentConfiguration(
             device: device, broker: .init(host: host, port: port, keepalive: keepalive), tls: tlsFiles,
             buffer: buffer, heartbeat: heartbeat, streams: streams, collector: collector, socket: socket,
-            delivery: delivery, metricsFile: metrics)
+            delivery: delivery, metricsFile: metrics, renewal: renewal)
+    }
+
+    private func readRenewal(_ object: JSONObject?) throws(AgentError) -> RenewalConfiguration {
+        var object = object
+        var renewal = RenewalConfiguration(folder: resolve(try object?.string("folder") ?? "credentials"))
+        renewal.enabled = try object?.bool("enabled") ?? true
+        renewal.fraction = try object?.double("fraction") ?? renewal.fraction
+        guard renewal.fraction > 0 && renewal.fraction < 1 else {
+            throw AgentError("'renewal.fraction' \(renewal.fraction) must be between 0 and 1")
+        }
+        renewal.jitter = try object?.double("jitter") ?? renewal.jitter
+        guard renewal.jitter >= 0 && renewal.jitter < min(renewal.fraction, 1 - renewal.fraction) else {
+            throw AgentError(
+                "'renewal.jitter' \(renewal.jitter) must be at least 0 and keep the renewal inside the lifetime")
+        }
+        renewal.tick = try object?.duration("tick") ?? renewal.tick
+        renewal.timeout = try object?.duration("timeout") ?? renewal.timeout
+        renewal.retryMinimum = try object?.duration("retryMin") ?? renewal.retryMinimum
+        renewal.retryMaximum = try object?.duration("retryMax") ?? renewal.retryMaximum
+        guard renewal.retryMaximum >= renewal.retryMinimum else {
+            throw AgentError("'renewal.retryMax' must not be below 'renewal.retryMin'")
+        }
+        try object?.finish()
+        return renewal
     }
 
     private func readBuffer(_ object: JSONObject?) throws(AgentError) -> AgentConfiguration.BufferConfiguration {
@@ -133,5 +163,16 @@ struct ConfigurationReader {
 extension String {
     func replacingOccurrences(of target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
+
+extension JSONObject {
+    /// A number (`renewal.fraction`).
+    mutating func double(_ key: String) throws(AgentError) -> Double? {
+        guard let value = value(key) else { return nil }
+        guard case .number(let number) = value, number.isFinite else {
+            throw AgentError("'\(name(key))' must be a number, not \(value)")
+        }
+        return number
     }
 }

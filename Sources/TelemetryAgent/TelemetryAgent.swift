@@ -46,6 +46,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
         var online = false
         var status: AgentStatus?
         var subscriptions: [(filter: String, qos: Int)] = []
+        var connections = 0
     }
 
     // Loop-thread state.
@@ -193,6 +194,10 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
     /// True while connected to the broker.
     public var isOnline: Bool { shared.withLock { $0.online } }
 
+    /// How many connections have been accepted (CONNACK) since start; the renewal client uses it to see
+    /// that a connection with new credentials came up.
+    public var connectionCount: Int { shared.withLock { $0.connections } }
+
     /// The latest status: refreshed after each commit of submitted records, every second and every heartbeat.
     public func status() -> AgentStatus {
         // Made by the loop thread (and once by init): the buffer's connection is never used from here.
@@ -329,6 +334,7 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             let subscriptions = shared.withLock { state -> [(filter: String, qos: Int)] in
                 state.online = true
                 state.onlineCertificate = connectionCertificate
+                state.connections += 1
                 return state.subscriptions
             }
             log("connected broker=\(configuration.broker.host):\(configuration.broker.port)")

@@ -132,6 +132,12 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
         guard case .message(let message) = event else { return }
         let parts = message.topic.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0] == "fleet", parts[2] == "telemetry" else { return }
+        // Only device identities report telemetry: a recovery identity (`recovery~<id>`) may publish in its
+        // own subtree through the shared `%u` patterns, and must never pass for a device.
+        guard Self.isDeviceID(parts[1]) else {
+            log("ingest ignored topic=\(message.topic) reason=not-a-device-id")
+            return
+        }
         let now = Int64(time(nil)) * 1000
         do {
             let outcome = try store.store(
@@ -149,5 +155,16 @@ public final class TelemetryIngest: @unchecked Sendable {  // `store` is used by
             // drop the connection instead so the broker keeps it.
             log("ingest store failed topic=\(message.topic) error=\(error)")
         }
+    }
+
+    /// The fleet's device-id rule: 1-64 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit, no `..`.
+    static func isDeviceID(_ text: Substring) -> Bool {
+        guard (1...64).contains(text.utf8.count), !text.contains(".."), let first = text.unicodeScalars.first
+        else { return false }
+        func isLetterOrDigit(_ scalar: Unicode.Scalar) -> Bool {
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+        }
+        return isLetterOrDigit(first)
+            && text.unicodeScalars.allSatisfy { isLetterOrDigit($0) || $0 == "." || $0 == "_" || $0 == "-" }
     }
 }

@@ -15,8 +15,10 @@ enum RunCommand {
 
             Runs the agent with the bundle's configuration (agent.json). Records come from the local socket
             (newline-delimited JSON), from 'fleet-agent send', and from the /proc collector; they are
-            delivered over MQTT v5 with mTLS. SIGTERM or SIGINT stops the inputs, gives in-flight records
-            the configured drain time, and closes the buffer cleanly.
+            delivered over MQTT v5 with mTLS. The certificate is renewed online before it expires
+            (docs/renewal.md; 'renewal' in agent.json), and at once on a rotation order on fleet/ID/command.
+            SIGTERM or SIGINT stops the inputs, gives in-flight records the configured drain time, and closes
+            the buffer cleanly.
             """,
         run: run)
 
@@ -32,9 +34,11 @@ enum RunCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let agent = try TelemetryAgent(
+        // The agent runs on the last good key and certificate pair; the renewal client keeps it current.
+        let (agent, renewal) = try RenewalClient.makeAgent(
             configuration: configuration, log: { writeStandardError("fleet-agent: \($0)\n") })
         agent.start()
+        renewal.start()
         let socket = try configuration.socket.map { path throws(AgentError) in try SocketInput(path: path, agent: agent)
         }
         var collector: HostCollector?
@@ -50,6 +54,7 @@ enum RunCommand {
         writeStandardError("fleet-agent: stopping on signal \(received)\n")
         socket?.stop()
         collector?.stop()
+        renewal.stop()
         agent.stop()
         return 0
     }

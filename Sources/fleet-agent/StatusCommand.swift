@@ -39,6 +39,7 @@ enum StatusCommand {
             buffer set aside:    \(status.bufferSetAside)\(status.bufferSetAsidePath.map { " (last: \($0))" } ?? "")
             boot epoch:          \(status.bootEpoch)
             certificate expires: \(status.certificateNotAfter ?? "unknown")
+            renewal:             \(status.renewal ?? "-")
             """)
         return 0
     }

@@ -110,9 +110,10 @@ func printSyncReport(_ report: BrokerSync.Report) {
 /// 0 when the sync was proven; else says so on stderr and returns 1.
 func syncStatus(_ report: BrokerSync.Report, layout: BrokerLayout) -> Int32 {
     guard report.proven else {
+        let undone = report.rolledBack ? " The previous CRL and ACL were put back and the broker reloaded." : ""
         writeStandardError(
             "fleetctl: the broker did not prove the new state: the revoked canary must be refused "
-                + "and the good one accepted; check the broker's log (\(layout.logPath))\n")
+                + "and the good one accepted; check the broker's log (\(layout.logPath)).\(undone)\n")
         return 1
     }
     return 0
@@ -128,6 +129,7 @@ struct BrokerReportJSON: Encodable {
     let aclSharedRules: Int
     let warnings: [String]
     let reloaded: Bool
+    let rolledBack: Bool
     let revokedCanary: String?
     let goodCanary: String?
     let proven: Bool
@@ -141,6 +143,7 @@ struct BrokerReportJSON: Encodable {
         aclSharedRules = report.aclSharedRules
         warnings = report.warnings
         reloaded = report.reloaded
+        rolledBack = report.rolledBack
         revokedCanary = report.revokedCanary?.description
         goodCanary = report.goodCanary?.description
         proven = report.proven

@@ -7,6 +7,8 @@ enum FleetctlCommands {
             // The certificate authority (CACommands.swift and neighbours).
             caCommand, provisionCommand, rotateCommand, revokeCommand, listCommand, showCommand, crlCommand,
             auditCommand, serviceCommand,
+            // The online CA service (ServeCommand.swift).
+            serveCommand,
             // Policies and broker ACLs (ACLCommand.swift).
             ACLCommand.command,
             // Broker configuration and sync (BrokerCommand.swift).

@@ -17,7 +17,9 @@ let provisionCommand = Command(
                fleetctl provision --from FILE.csv --out DIR [--batch N] [--validity D] [--home DIR] [--json]
 
         Writes the bundle into DIR: cert.pem, chain.pem (the issuing CA), root.pem, agent.json, and
-        key.pem (mode 0600) only with --generate-key. The CSR must carry a valid self-signature, a key of
+        key.pem (mode 0600) only with --generate-key. Every device also gets its recovery credential,
+        recovery-cert.pem and recovery-key.pem (0600; identity recovery~ID, long-lived, key made here),
+        which the agent uses only to renew a certificate that expired while it was offline. The CSR must carry a valid self-signature, a key of
         at least P-256 or RSA-2048 and a subject CN equal to ID; the CA decides every extension.
 
         With --from, the CSV has a header naming its columns: id (required), groups ("a;b"),
@@ -56,7 +58,9 @@ let provisionCommand = Command(
             DeviceEnrollment(
                 id: id, groups: groups, attributes: attributes, request: request, validitySeconds: validity))
     }
-    try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: false)
+    let recovery = try authority.issueRecoveryCredential(deviceID: id)
+    try DeviceBundle.write(
+        credential, deviceID: id, authority: authority, to: out, replacing: false, recovery: recovery)
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))
     } else {
@@ -120,8 +124,10 @@ struct ProvisionFromFile {
             switch result {
             case .success(let credential):
                 do {
+                    let recovery = try authority.issueRecoveryCredential(deviceID: enrollment.id)
                     try DeviceBundle.write(
-                        credential, deviceID: enrollment.id, authority: authority, to: folder, replacing: false)
+                        credential, deviceID: enrollment.id, authority: authority, to: folder, replacing: false,
+                        recovery: recovery)
                     provisioned += 1
                 } catch {
                     failures.append(Summary.Failure(id: enrollment.id, error: "\(error)"))

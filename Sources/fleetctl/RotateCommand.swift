@@ -9,13 +9,20 @@ let rotateCommand = Command(
     help: """
         Usage: fleetctl rotate ID (--csr FILE | --generate-key) --out DIR [--validity D]
                                [--home DIR] [--passphrase-file F] [--json]
+               fleetctl rotate ID --online [--wait D] [--home DIR] [--json]
 
         Issues a new certificate for device ID and rewrites its bundle in DIR (cert.pem, chain.pem,
         root.pem, agent.json, and key.pem with --generate-key). The device's active certificates become
         superseded (they stay valid until they expire; revoke them to stop them at once).
+
+        With --online, nothing is issued here: a rotation order is recorded in the inventory and the running
+        'fleetctl serve' sends it on fleet/ID/command, where the device's agent renews at once (a new key,
+        through the renewal protocol). The command waits up to --wait (default 10s) for serve to send it;
+        exit status 1 when it did not (the order stays pending and goes out when serve runs).
         """
 ) { arguments in
     let home = try CASupport.home(&arguments)
+    if arguments.flag("--online") { return try rotateOnline(&arguments, home: home) }
     let passphrase = try CASupport.passphrase(&arguments)
     guard let out = try arguments.option("--out") else { throw UsageError("missing --out DIR") }
     let csrPath = try arguments.option("--csr")
@@ -42,4 +49,31 @@ let rotateCommand = Command(
         )
     }
     return 0
+}
+
+/// `rotate ID --online`: leaves a rotation order for `fleetctl serve` and waits until it went out.
+private func rotateOnline(_ arguments: inout Arguments, home: CAHome) throws -> Int32 {
+    let wait = try CASupport.duration(&arguments, "--wait") ?? 10
+    let json = arguments.flag("--json")
+    let id = try arguments.positional("device ID")
+    try arguments.finish()
+    try CommandLineValues.identity(id)
+    let authority = try CertificateAuthority.open(home: home)
+    let order = try authority.orderRotation(deviceID: id)
+    let deadline = Date().addingTimeInterval(TimeInterval(wait))
+    var sent: Date?
+    while sent == nil && Date() < deadline {
+        sent = try authority.rotationOrder(id: order)?.sentAt
+        if sent == nil { usleep(100_000) }
+    }
+    if json {
+        try CASupport.printJSON(["device": id, "order": String(order), "sent": sent.map(CASupport.text) ?? ""])
+    } else if sent != nil {
+        print("rotation order \(order) sent to \(id) on fleet/\(id)/command")
+    } else {
+        writeStandardError(
+            "fleetctl: rotation order \(order) for \(id) was not sent within \(wait) s; is 'fleetctl serve' "
+                + "running? The order stays pending and goes out when it runs.\n")
+    }
+    return sent == nil ? 1 : 0
 }

@@ -27,11 +27,13 @@ import Testing
         #expect(processes.map(\.terminationStatus) == [0, 0])
 
         let listed = try jsonArray(ca.fleetctl(["list", "--json"]).standardOutput)
-        #expect(listed.count == 400)
-        #expect(Set(listed.compactMap { $0["serial"] as? String }).count == 400)
+        // 400 devices, each with its recovery credential (docs/renewal.md).
+        #expect(listed.count == 800)
+        #expect(Set(listed.compactMap { $0["serial"] as? String }).count == 800)
         let verify = try ca.fleetctl(["audit", "--verify", "--json"])
         #expect(verify.status == 0, "\(verify)")
-        #expect(try jsonObject(verify.standardOutput)["records"] as? Int == 402)  // ca.init, crl.sign, 400 provisions
+        // ca.init, crl.sign, 400 provisions, 400 recovery credentials
+        #expect(try jsonObject(verify.standardOutput)["records"] as? Int == 802)
         let database = try Database(path: ca.home + "/inventory.db")
         #expect(database.integrityProblem() == nil)
         #expect(try ca.verifyClient(ca.file("out1/par-1-199/cert.pem")).status == 0)

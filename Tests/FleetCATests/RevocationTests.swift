@@ -20,13 +20,14 @@ import Testing
 
         let crl = try jsonObject(ca.fleetctl(["crl", "--json"]).standardOutput)
         #expect((crl["number"] as? Int ?? 0) > numberBefore)
-        #expect((crl["revokedSerials"] as? [String])?.count == 1)
+        // The device's certificate and its recovery credential (docs/renewal.md).
+        #expect((crl["revokedSerials"] as? [String])?.count == 2)
         let text = try runCommand("openssl", ["crl", "-in", ca.crlPath, "-noout", "-text"]).standardOutput
         #expect(text.contains("Key Compromise"))
         #expect(try pkilintErrors(ca.crlPath, crl: true) == [])
 
         let listed = try jsonArray(ca.fleetctl(["list", "--state", "revoked", "--json"]).standardOutput)
-        #expect(listed.map { $0["subject"] as? String } == ["lose-1"])
+        #expect(listed.map { $0["subject"] as? String } == ["recovery~lose-1", "lose-1"])
         let twice = try ca.fleetctl(["revoke", "lose-1"])
         #expect(twice.status != 0)
         #expect(twice.standardError.contains("no certificate left to revoke"), "\(twice)")

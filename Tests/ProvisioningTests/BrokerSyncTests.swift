@@ -146,3 +146,58 @@ import Testing
         #expect(throws: (any Error).self) { _ = try fixture.session(sensor, as: "sensor-1") }
     }
 }
+
+/// A sync must never leave a working broker refusing its own fleet.
+@Suite(.serialized) struct BrokerSyncSafetyTests {
+    @Test func syncWithAnotherCAsHomeChangesNothing() throws {
+        let fixture = try FleetBrokerFixture()
+        let sensor = try fixture.provision("sensor-1")
+        try fixture.startBroker()
+        let crlBefore = try String(contentsOfFile: fixture.brokerFolder + "/crl.pem", encoding: .utf8)
+
+        let other = try TemporaryDirectory("fleet-other-ca")
+        let created = try runCommand(builtProduct("fleetctl"), ["ca", "init", "--home", other.file("ca")])
+        #expect(created.status == 0, "\(created)")
+        let sync = try runCommand(
+            builtProduct("fleetctl"),
+            ["broker", "sync", "--dir", fixture.brokerFolder, "--home", other.file("ca")])
+        #expect(sync.status == 1)
+        #expect(sync.standardError.contains("does not trust the issuing CA"), "\(sync)")
+        #expect(try String(contentsOfFile: fixture.brokerFolder + "/crl.pem", encoding: .utf8) == crlBefore)
+        let session = try fixture.session(sensor, as: "sensor-1")
+        #expect(session.publishAndWait("fleet/sensor-1/telemetry/t", "{}", tag: 1)?.isFailure == false)
+    }
+
+    @Test func crlThatLocksOutGoodClientsIsRolledBack() throws {
+        let fixture = try FleetBrokerFixture()
+        let sensor = try fixture.provision("sensor-1")
+        try fixture.startBroker()
+
+        // A CRL the issuing CA really signed, listing everything the inventory revoked and also the good
+        // canary: it passes every file check, and only the broker's behaviour shows it is wrong.
+        let issuingKey = try PrivateKey(
+            pem: String(contentsOfFile: fixture.home + "/issuing/issuing.key", encoding: .utf8))
+        let issuing = try Certificate(
+            pem: String(contentsOfFile: fixture.home + "/issuing/issuing.pem", encoding: .utf8))
+        let good = try Certificate(
+            pem: String(
+                contentsOfFile: fixture.brokerFolder + "/canary/good/cert.pem",
+                encoding: .utf8))
+        let authority = try CertificateAuthority.open(home: CAHome(path: fixture.home))
+        let listed = try authority.revokedSerials().map { try SerialNumber(hex: $0) } + [try good.serialNumber]
+        let entries = listed.map { RevocationList.Entry(serial: $0, revokedAt: Date(), reason: .keyCompromise) }
+        let bad = fixture.folder.file("bad.pem")
+        try RevocationList.build(
+            issuer: issuing, issuerKey: issuingKey, number: 900, thisUpdate: Date(),
+            nextUpdate: Date().addingTimeInterval(86_400), entries: entries
+        )
+        .pem.write(toFile: bad, atomically: true, encoding: .utf8)
+
+        let sync = try fixture.sync(["--crl", bad])
+        #expect(sync.status == 1)
+        #expect(sync.standardError.contains("previous CRL and ACL were put back"), "\(sync)")
+        #expect(
+            waitUntil(timeout: 10) { (try? fixture.session(sensor, as: "sensor-1")) != nil },
+            "the broker still refuses a good device after the rollback")
+    }
+}

@@ -35,12 +35,14 @@ struct BrokerFileOwner {
             var status = stat()
             guard stat(path, &status) == 0 else { return }  // created later with 0750 root:mosquitto
             let mode = status.st_mode
-            let passes = mode & 0o001 != 0 || (status.st_gid == brokerUser.gid && mode & 0o010 != 0)
+            let passes =
+                mode & 0o001 != 0 || (status.st_gid == brokerUser.gid && mode & 0o010 != 0)
                 || (status.st_uid == brokerUser.uid && mode & 0o100 != 0)
             guard passes else {
-                throw ProvisioningError("the broker drops to user 'mosquitto', which cannot enter '\(path)' (mode "
-                    + "\(String(mode & 0o777, radix: 8))); make it traversable (chmod o+x '\(path)') or choose "
-                    + "a broker folder elsewhere")
+                throw ProvisioningError(
+                    "the broker drops to user 'mosquitto', which cannot enter '\(path)' (mode "
+                        + "\(String(mode & 0o777, radix: 8))); make it traversable (chmod o+x '\(path)') or choose "
+                        + "a broker folder elsewhere")
             }
         }
     }

@@ -1,4 +1,5 @@
 import AccessPolicy
+import AtomicFiles
 import FleetCA
 import Foundation
 import PKI
@@ -30,6 +31,8 @@ public struct BrokerSync {
         public var reloaded: Bool
         public var revokedCanary: HandshakeProbe.Outcome?
         public var goodCanary: HandshakeProbe.Outcome?
+        /// True when the proof failed and the previous CRL and ACL were put back.
+        public var rolledBack = false
         /// True when the broker was reloaded and both canaries behaved.
         public var proven: Bool { reloaded && revokedCanary.map(isRefused) == true && goodCanary == .accepted }
 
@@ -65,7 +68,8 @@ public struct BrokerSync {
     ///
     /// - Parameter crlFile: a CRL to deploy instead of the CA's current one (from an offline signer).
     public func installFiles(crlFile: String? = nil, now: Date = Date()) throws -> Report {
-        try CanaryCredential.prepare(in: layout, authority: authority, now: now)
+        try checkTrust()
+        try CanaryCredential.prepare(in: layout, authority: authority, freshRevoked: crlFile == nil, now: now)
 
         let crlPEM: String
         let source: String
@@ -88,6 +92,8 @@ public struct BrokerSync {
         guard !export.text.isEmpty else { throw ProvisioningError("the ACL export came out empty; nothing deployed") }
 
         let owner = BrokerFileOwner()
+        try keepPrevious(layout.crlPath)
+        try keepPrevious(layout.aclPath)
         try owner.write(crl.pem, to: layout.crlPath, secret: false)
         try owner.write(export.text, to: layout.aclPath, secret: true)
         return Report(
@@ -117,7 +123,42 @@ public struct BrokerSync {
         }
         report.reloaded = true
         prove(&report, timeout: proofTimeout)
+        if !report.proven {
+            // Either the broker refuses a valid client (the new files broke it) or it accepts a revoked one
+            // (it could not load the new CRL and turned CRL checking off). The previous files were proven
+            // at the last sync: put them back so the fleet keeps working and revoked clients stay out.
+            try restorePrevious(layout.crlPath)
+            try restorePrevious(layout.aclPath)
+            kill(pid, SIGHUP)
+            report.rolledBack = true
+        }
         return report
+    }
+
+    /// Refuses to touch a broker that does not trust this CA's issuing certificate: its CRL and ACL would
+    /// lock every device out (a wrong `--home`, say).
+    func checkTrust() throws {
+        let trusted = (try? Certificate.all(pem: String(contentsOfFile: layout.caPath, encoding: .utf8))) ?? []
+        let issuing = authority.issuingCertificate.fingerprintSHA256
+        guard trusted.contains(where: { $0.fingerprintSHA256 == issuing }) else {
+            throw ProvisioningError(
+                "the broker in '\(layout.folder)' does not trust the issuing CA of '\(authority.home.path)' "
+                    + "('\(authority.issuingCertificate.subject)' is not in \(layout.caPath)); nothing was changed. "
+                    + "Use the CA home recorded in \(layout.recordPath): '\(record.home)'")
+        }
+    }
+
+    private func keepPrevious(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let previous = path + ".previous"
+        try? FileManager.default.removeItem(atPath: previous)
+        try FileManager.default.copyItem(atPath: path, toPath: previous)
+    }
+
+    private func restorePrevious(_ path: String) throws {
+        let previous = path + ".previous"
+        guard FileManager.default.fileExists(atPath: previous) else { return }
+        try AtomicFile.move(previous, over: path)
     }
 
     /// Probes with both canaries until the revoked one is refused and the good one accepted, or time runs out.

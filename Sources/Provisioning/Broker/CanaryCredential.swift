@@ -22,12 +22,20 @@ public enum CanaryCredential {
     /// Lifetime of each revoked canary's certificate.
     static let revokedValiditySeconds: Int64 = 86_400
 
-    /// Issues and revokes a new revoked canary, and renews the good one when it is missing or near its end.
-    /// Call before building the CRL to deploy.
-    public static func prepare(in layout: BrokerLayout, authority: CertificateAuthority, now: Date = Date()) throws {
+    /// Renews the good canary when it is missing or near its end and, with `freshRevoked` (or when there
+    /// is none yet), issues and revokes a new revoked canary. Call before building the CRL to deploy.
+    ///
+    /// A CRL signed elsewhere (`broker sync --crl`) cannot list a canary revoked after it was signed, so
+    /// that mode keeps the last revoked canary: the proof then shows that CRL checking is on, not that this
+    /// very CRL was loaded.
+    public static func prepare(
+        in layout: BrokerLayout, authority: CertificateAuthority, freshRevoked: Bool = true, now: Date = Date()
+    ) throws {
         if try needsNew(.good, layout: layout, now: now) {
             try issue(.good, validitySeconds: goodValiditySeconds, layout: layout, authority: authority, now: now)
         }
+        guard freshRevoked || FileManager.default.fileExists(atPath: files(.revoked, in: layout).key) == false
+        else { return }
         let revoked = try issue(
             .revoked, validitySeconds: revokedValiditySeconds, layout: layout,
             authority: authority, now: now)
