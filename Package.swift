@@ -57,7 +57,8 @@ let package = Package(
         .testTarget(name: "FleetCATests", dependencies: ["FleetCA", "PKI", "Store", "TestSupport"]),
         // The fixtures are read from the source tree (packageRoot()), not bundled.
         .testTarget(
-            name: "AccessPolicyTests", dependencies: ["AccessPolicy", "AtomicFiles", "TestSupport"], exclude: ["Fixtures"]
+            name: "AccessPolicyTests", dependencies: ["AccessPolicy", "AtomicFiles", "TestSupport"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "ProvisioningTests",

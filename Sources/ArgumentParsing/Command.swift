@@ -9,7 +9,9 @@ public struct Command: Sendable {
     public let subcommands: [Command]
     public let run: (@Sendable (inout Arguments) throws -> Int32)?
 
-    public init(name: String, summary: String, help: String, run: @escaping @Sendable (inout Arguments) throws -> Int32) {
+    public init(
+        name: String, summary: String, help: String, run: @escaping @Sendable (inout Arguments) throws -> Int32
+    ) {
         self.name = name
         self.summary = summary
         self.help = help

@@ -39,7 +39,8 @@ enum CASupport {
     static func readRequest(_ path: String) throws -> CertificateSigningRequest {
         let bytes = try InputFile.bytes(path, what: "the CSR file")
         guard !bytes.isEmpty else {
-            throw CommandFailure("the CSR file '\(path)' is empty; it is not a certificate signing request (PEM or DER)")
+            throw CommandFailure(
+                "the CSR file '\(path)' is empty; it is not a certificate signing request (PEM or DER)")
         }
         let text = String(validating: bytes, as: UTF8.self)
         if text?.contains("-----BEGIN CERTIFICATE-----") == true || (text == nil && isCertificate(der: bytes)) {

@@ -58,7 +58,9 @@ let showCommand = Command(
     let json = arguments.flag("--json")
     let id = try arguments.positional("device ID")
     try arguments.finish()
-    try CommandLineValues.identity(id, as: "device id or service name")
+    // A recovery identity (recovery~ID) is looked up too; what follows its prefix obeys the id rules.
+    try CommandLineValues.identity(
+        CertificateAuthority.device(fromTopicLevel: id).device, as: "device id or service name")
 
     let authority = try CertificateAuthority.open(home: home)
     if let device = try authority.device(id: id) {

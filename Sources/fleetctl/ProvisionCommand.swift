@@ -19,13 +19,16 @@ let provisionCommand = Command(
         Writes the bundle into DIR: cert.pem, chain.pem (the issuing CA), root.pem, agent.json, and
         key.pem (mode 0600) only with --generate-key. Every device also gets its recovery credential,
         recovery-cert.pem and recovery-key.pem (0600; identity recovery~ID, long-lived, key made here),
-        which the agent uses only to renew a certificate that expired while it was offline. The CSR must carry a valid self-signature, a key of
-        at least P-256 or RSA-2048 and a subject CN equal to ID; the CA decides every extension.
+        which the agent uses only to renew a certificate that expired while it was offline. The CSR must
+        carry a valid self-signature, a key of at least P-256 or RSA-2048 and a subject CN equal to ID; the
+        CA decides every extension. DIR is created (0700) and proven writable before anything is recorded.
 
         With --from, the CSV has a header naming its columns: id (required), groups ("a;b"),
         attributes ("k=v;k=v") and csr (a path relative to the CSV file; empty means a key generated
-        here). Each device's bundle goes to DIR/ID. Every row is checked before anything is written;
-        devices are committed N per transaction (default 200). A progress bar shows on a terminal.
+        here). Fields follow RFC 4180: a field in double quotes may hold commas and line breaks, and ""
+        stands for a quote. Each device's bundle goes to DIR/ID. Every row is checked first (names, CSR,
+        not yet in the inventory, a free bundle folder); any problem is reported as FILE:LINE and nothing
+        is written. Devices are committed N per transaction (default 200). A progress bar shows on a terminal.
         """
 ) { arguments in
     let home = try CASupport.home(&arguments)
@@ -208,7 +211,8 @@ struct ProvisionFromFile {
                 let attributes = try CommandLineValues.attributes(
                     cell("attributes").split(separator: ";").map(String.init))
                 let csr = cell("csr")
-                let request = csr.isEmpty ? nil : try CASupport.readRequest(csr.hasPrefix("/") ? csr : "\(folder)/\(csr)")
+                let request =
+                    csr.isEmpty ? nil : try CASupport.readRequest(csr.hasPrefix("/") ? csr : "\(folder)/\(csr)")
                 return DeviceEnrollment(
                     id: cells[idColumn], groups: groups, attributes: attributes,
                     request: request, validitySeconds: validity)
