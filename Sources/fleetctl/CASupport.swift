@@ -15,13 +15,10 @@ enum CASupport {
         let path =
             try arguments.option("--passphrase-file") ?? ProcessInfo.processInfo.environment["FLEET_PASSPHRASE_FILE"]
         guard let path, !path.isEmpty else { return nil }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw UsageError("cannot read the passphrase file '\(path)'")
-        }
+        let text = try InputFile.text(path, what: "the passphrase file")
         let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let passphrase = line.hasSuffix("\r") ? String(line.dropLast()) : line
-        guard !passphrase.isEmpty else { throw UsageError("the passphrase file '\(path)' is empty") }
+        guard !passphrase.isEmpty else { throw CommandFailure("the passphrase file '\(path)' is empty") }
         return passphrase
     }
 
