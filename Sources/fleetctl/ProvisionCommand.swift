@@ -101,12 +101,13 @@ struct ProvisionFromFile {
         let createdOut = try DeviceBundle.prepare(folder: out, replacing: true)
         var createdFolders: [String] = []
         do {
-            let enrollments = try checkedEnrollments()
+            let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
+            let enrollments = try checkedEnrollments(authority)
             for enrollment in enrollments {
                 let folder = "\(out)/\(enrollment.id)"
                 if try DeviceBundle.prepare(folder: folder, replacing: false) { createdFolders.append(folder) }
             }
-            return try provision(enrollments)
+            return try provision(enrollments, authority: authority)
         } catch {
             for folder in createdFolders { DeviceBundle.discard(folder: folder, created: true) }
             DeviceBundle.discard(folder: out, created: createdOut)
@@ -114,8 +115,7 @@ struct ProvisionFromFile {
         }
     }
 
-    private func provision(_ enrollments: [DeviceEnrollment]) throws -> Int32 {
-        let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
+    private func provision(_ enrollments: [DeviceEnrollment], authority: CertificateAuthority) throws -> Int32 {
         let progress = ProgressBar(total: enrollments.count)
         let results = try authority.provision(batch: enrollments, batchSize: batchSize) { progress.update($0) }
         progress.finish()
@@ -151,9 +151,8 @@ struct ProvisionFromFile {
 
     /// Every row read and checked against the CA (names, CSR, not yet in the inventory, a free bundle folder)
     /// before anything is written; the problems of all rows are reported together, each as FILE:LINE.
-    private func checkedEnrollments() throws -> [DeviceEnrollment] {
+    private func checkedEnrollments(_ authority: CertificateAuthority) throws -> [DeviceEnrollment] {
         let rows = try readRows()
-        let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
         var problems: [String] = []
         var firstLine: [String: Int] = [:]
         var enrollments: [DeviceEnrollment] = []
