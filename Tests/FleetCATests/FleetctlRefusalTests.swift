@@ -46,15 +46,15 @@ import Testing
         let ca = try CATestHome()
         let csv = ca.file("devices.csv")
         try """
-            id,groups,attributes
-            good-1,sensors,site=north
-            good-2,,
+        id,groups,attributes
+        good-1,sensors,site=north
+        good-2,,
 
-            "bad/row",,
-            good-1,,
-            good-3,,nokey
+        "bad/row",,
+        good-1,,
+        good-3,,nokey
 
-            """.write(toFile: csv, atomically: true, encoding: .utf8)
+        """.write(toFile: csv, atomically: true, encoding: .utf8)
         let result = try ca.fleetctl(["provision", "--from", csv, "--out", ca.file("out")])
         #expect(result.status == 1, "\(result)")
         #expect(result.standardError.contains("\(csv):5: device id 'bad/row' may not contain '/'"), "\(result)")
