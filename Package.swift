@@ -55,7 +55,11 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PKI", "TestSupport"]),
         .testTarget(name: "FleetCATests", dependencies: ["FleetCA", "PKI", "Store", "TestSupport"]),
-        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "AtomicFiles", "TestSupport"]),
+        // The fixtures are read from the source tree (packageRoot()), not bundled.
+        .testTarget(
+            name: "AccessPolicyTests", dependencies: ["AccessPolicy", "AtomicFiles", "TestSupport"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "ProvisioningTests",
             dependencies: [

@@ -24,6 +24,9 @@ public struct Arguments: Sendable {
     }
 
     /// Removes every `name value` (or `name=value`) and returns the values in order.
+    ///
+    /// An empty value is refused: no option means anything by '' (an empty `--home` or `--out` would
+    /// otherwise fall back to a default folder or name the current one without the operator noticing).
     public mutating func options(_ name: String) throws(UsageError) -> [String] {
         var values: [String] = []
         var index = 0
@@ -39,6 +42,9 @@ public struct Arguments: Sendable {
             } else {
                 index += 1
             }
+        }
+        if values.contains(where: \.isEmpty) {
+            throw UsageError("option '\(name)' was given an empty value; give it a non-empty one")
         }
         return values
     }

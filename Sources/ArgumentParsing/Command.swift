@@ -9,7 +9,9 @@ public struct Command: Sendable {
     public let subcommands: [Command]
     public let run: (@Sendable (inout Arguments) throws -> Int32)?
 
-    public init(name: String, summary: String, help: String, run: @escaping @Sendable (inout Arguments) throws -> Int32) {
+    public init(
+        name: String, summary: String, help: String, run: @escaping @Sendable (inout Arguments) throws -> Int32
+    ) {
         self.name = name
         self.summary = summary
         self.help = help
@@ -35,7 +37,10 @@ public struct Command: Sendable {
         }
         var arguments = Arguments(words)
         guard let run else {
-            if words.isEmpty || arguments.wantsHelp || words.first == "help" {
+            // A first word that is neither a command nor a request for help is an error even when --help
+            // follows it, so a misspelt command never looks like success.
+            let first = words.first ?? ""
+            if words.isEmpty || first == "help" || (first.hasPrefix("-") && arguments.wantsHelp) {
                 print(helpText(path: path))
                 return words.isEmpty ? 2 : 0
             }

@@ -219,21 +219,31 @@ extension CertificateAuthority {
 
     // MARK: - Steps
 
-    func prepareDevice(_ enrollment: DeviceEnrollment) throws -> PendingIssuance {
+    /// Checks `enrollment` as `provision` would, writing nothing and generating no key: its id, groups,
+    /// attributes and validity, its CSR, and that the device is not in the inventory yet.
+    public func check(_ enrollment: DeviceEnrollment) throws {
+        try validateNames(enrollment)
+        if let request = enrollment.request {
+            _ = try subjectKey(request: request, expectedName: enrollment.id, keyType: enrollment.keyType)
+        }
+        if try database.queryOne("SELECT 1 FROM devices WHERE id = ?", [.text(enrollment.id)]) != nil {
+            throw FleetCAError(
+                .alreadyExists,
+                "device '\(enrollment.id)' is already in the inventory; use 'fleetctl rotate \(enrollment.id)'")
+        }
+    }
+
+    private func validateNames(_ enrollment: DeviceEnrollment) throws {
         try IdentityName.validate(enrollment.id)
         for group in enrollment.groups { try IdentityName.validate(group, as: "group") }
-        for (name, value) in enrollment.attributes {
-            try IdentityName.validate(name, as: "attribute name")
-            guard value.count <= 256,
-                !value.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true })
-            else {
-                throw FleetCAError.invalid(
-                    "the value of attribute '\(name)' must be one line of at most 256 characters")
-            }
-        }
+        for (name, value) in enrollment.attributes { try DeviceAttribute.validate(name: name, value: value) }
         if let validity = enrollment.validitySeconds, validity <= 0 {
             throw FleetCAError.invalid("validity \(validity)s must be positive")
         }
+    }
+
+    func prepareDevice(_ enrollment: DeviceEnrollment) throws -> PendingIssuance {
+        try validateNames(enrollment)
         let (publicKey, generated) = try subjectKey(
             request: enrollment.request, expectedName: enrollment.id,
             keyType: enrollment.keyType)

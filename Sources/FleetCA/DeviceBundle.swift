@@ -1,5 +1,10 @@
+import AtomicFiles
 import Foundation
 import PKI
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The folder a device is configured from: `cert.pem`, `chain.pem` (issuing CA), `root.pem`,
 /// `key.pem` (only when the CA generated the key; mode 0600) and `agent.json`.
@@ -41,6 +46,34 @@ public enum DeviceBundle {
                     + "could not be written to '\(folder)' (\(error)); "
                     + "run 'fleetctl rotate \(deviceID) --generate-key --out DIR' for a new one")
         }
+    }
+
+    /// Makes `folder` ready for a bundle before anything is committed to the inventory: refuses one that
+    /// holds another bundle (unless `replacing`), creates it (0700) when missing, and proves it writable by
+    /// creating and removing a file in it, so a generated key is never lost to a folder that cannot take it.
+    ///
+    /// - Returns: true when this call created the folder; pass it to `discard` if the operation then fails.
+    public static func prepare(folder: String, replacing: Bool) throws -> Bool {
+        try check(folder: folder, replacing: replacing)
+        let existed = FileManager.default.fileExists(atPath: folder)
+        do { try AtomicFile.makeFolder(folder, mode: 0o700) } catch {
+            throw FleetCAError(.failure, "\(error.message); choose another --out")
+        }
+        let probe = "\(folder)/.fleet-write-probe-\(getpid())"
+        let descriptor = open(probe, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            if !existed { rmdir(folder) }
+            throw FleetCAError(.failure, "cannot write into the folder '\(folder)': \(reason); choose another --out")
+        }
+        close(descriptor)
+        unlink(probe)
+        return !existed
+    }
+
+    /// Removes a folder `prepare` created when it is still empty (the operation failed before writing).
+    public static func discard(folder: String, created: Bool) {
+        if created { rmdir(folder) }
     }
 
     /// Refuses a folder that holds another bundle, before anything is written.

@@ -135,24 +135,8 @@ public enum CertificateBuilder {
                 throw PKIError("the URI '\(uri)' is not allowed in a certificate")
             }
         }
-        for name in template.dnsNames {
-            let allowed = name.allSatisfy {
-                $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "*")
-            }
-            guard !name.isEmpty, name.count <= 253, allowed, !name.hasPrefix("."), !name.contains("..") else {
-                throw PKIError("the host name '\(name)' is not a valid DNS name")
-            }
-        }
-        for address in template.ipAddresses {
-            var buffer = [UInt8](repeating: 0, count: 16)
-            guard inet_pton(AF_INET, address, &buffer) == 1 || inet_pton(AF_INET6, address, &buffer) == 1 else {
-                throw PKIError("'\(address)' is not an IPv4 or IPv6 address")
-            }
-        }
-        for url in [template.issuerURL, template.crlURL].compactMap({ $0 }) {
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"),
-                url.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "," })
-            else { throw PKIError("the URL '\(url)' must be an http(s) URL without spaces or commas") }
-        }
+        for name in template.dnsNames { try NameRules.validateDNSName(name) }
+        for address in template.ipAddresses { try NameRules.validateIPAddress(address) }
+        for url in [template.issuerURL, template.crlURL].compactMap({ $0 }) { try NameRules.validateURL(url) }
     }
 }

@@ -28,9 +28,15 @@ func drainOpenSSLErrors() -> [String] {
     while true {
         let code = ERR_get_error()
         if code == 0 { break }
-        var buffer = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buffer, buffer.count)
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // The reason as words ("wrong tag"); the numeric form only when OpenSSL has no text for it.
+        let text: String
+        if let reason = ERR_reason_error_string(code) {
+            text = String(cString: reason)
+        } else {
+            var buffer = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &buffer, buffer.count)
+            text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         if !reasons.contains(text) { reasons.append(text) }
     }
     return reasons

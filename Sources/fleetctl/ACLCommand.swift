@@ -34,7 +34,8 @@ enum ACLCommand {
             Prints allow or deny and the deciding rule (file:line). Deny wins over allow; what no rule grants
             is denied; revoked principals and ids not in the inventory are denied everything.
             For subscribe, TOPIC is the topic of a delivered message; a filter with + or # is allowed only
-            when every topic it matches is. Exit status: 0 allow, 1 deny, 2 usage error.
+            when every topic it matches is. Exit status: 0 allow, 1 deny, 2 an invalid command (an unknown
+            action, an invalid topic, a wildcard in a publish topic).
             """
     ) { arguments in
         let json = arguments.flag("--json")
@@ -46,7 +47,11 @@ enum ACLCommand {
         guard let action = Action(rawValue: actionText) else {
             throw UsageError("'\(actionText)' is not an action; use publish or subscribe")
         }
-        let decision = try policies.decide(principals.first { $0.id == id }, action, topic)
+        // An invalid topic is a mistake in the command, not a deny: exit 2 with the reason.
+        let decision: Decision
+        do { decision = try policies.decide(principals.first { $0.id == id }, action, topic) } catch {
+            throw UsageError(topic.isEmpty ? "the topic is empty; give a topic such as fleet/ID/status" : "\(error)")
+        }
         if json {
             var object: [String: Any] = [
                 "principal": id, "action": action.rawValue, "topic": topic,
@@ -170,7 +175,7 @@ enum ACLCommand {
     /// The policy folder and the principals the options name: `--principals FILE`, else the inventory of
     /// the CA at `--home`.
     private static func loadSources(_ arguments: inout Arguments) throws -> (String, [Principal]) {
-        let home = CAHome.resolve(try arguments.option("--home"))
+        let home = try CASupport.home(&arguments)
         let inHome = home.path + "/policies"
         let path =
             try arguments.option("--policies") ?? (FileManager.default.fileExists(atPath: inHome) ? inHome : "policies")

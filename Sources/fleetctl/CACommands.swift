@@ -49,18 +49,25 @@ let caInitCommand = Command(
     if let seconds = try CASupport.duration(&arguments, "--crl-lifetime") {
         options.configuration.crlLifetimeSeconds = seconds
     }
-    if let host = try arguments.option("--broker-host") { options.configuration.broker.host = host }
+    if let host = try CommandLineValues.host(try arguments.option("--broker-host"), option: "--broker-host") {
+        options.configuration.broker.host = host
+    }
     if let port = try arguments.option("--broker-port", { Int($0).flatMap { (1...65535).contains($0) ? $0 : nil } }) {
         options.configuration.broker.port = port
     }
     options.passphrase = try CASupport.passphrase(&arguments)
     options.rootKeyExportPath = try arguments.option("--root-key-out")
-    options.configuration.crlURL = try arguments.option("--crl-url")
-    options.configuration.issuerURL = try arguments.option("--issuer-url")
+    options.configuration.crlURL = try CommandLineValues.url(try arguments.option("--crl-url"), option: "--crl-url")
+    options.configuration.issuerURL = try CommandLineValues.url(
+        try arguments.option("--issuer-url"), option: "--issuer-url")
     let json = arguments.flag("--json")
     try arguments.finish()
 
-    let authority = try CertificateAuthority.create(home: home, options: options)
+    let authority: CertificateAuthority
+    do { authority = try CertificateAuthority.create(home: home, options: options) } catch let error as FleetCAError
+    where error.kind == .invalidInput {
+        throw UsageError(error.message)  // every invalid input of 'ca init' is one of its options
+    }
     if json {
         try CASupport.printJSON([
             "home": home.path, "root": try authority.rootCertificate.serialNumber.hex,
@@ -96,16 +103,20 @@ let caServerCommand = Command(
     let home = try CASupport.home(&arguments)
     let passphrase = try CASupport.passphrase(&arguments)
     guard let out = try arguments.option("--out") else { throw UsageError("missing --out DIR") }
-    let hosts = try arguments.options("--host")
-    let addresses = try arguments.options("--ip")
+    let hosts = try CommandLineValues.dnsNames(try arguments.options("--host"))
+    let addresses = try CommandLineValues.ipAddresses(try arguments.options("--ip"))
     let validity = try CASupport.duration(&arguments, "--validity")
     let json = arguments.flag("--json")
     try arguments.finish()
 
+    guard !hosts.isEmpty || !addresses.isEmpty else {
+        throw UsageError("a server certificate needs at least one --host NAME or --ip ADDRESS")
+    }
+
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
-    try DeviceBundle.check(folder: out, replacing: false)
-    let credential = try authority.issueServerCertificate(
-        hostNames: hosts, ipAddresses: addresses, validitySeconds: validity)
+    let credential = try CASupport.issue(into: out, replacing: false) {
+        try authority.issueServerCertificate(hostNames: hosts, ipAddresses: addresses, validitySeconds: validity)
+    }
     try ServiceBundle.write(credential, authority: authority, to: out)
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))

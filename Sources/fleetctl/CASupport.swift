@@ -15,13 +15,10 @@ enum CASupport {
         let path =
             try arguments.option("--passphrase-file") ?? ProcessInfo.processInfo.environment["FLEET_PASSPHRASE_FILE"]
         guard let path, !path.isEmpty else { return nil }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw UsageError("cannot read the passphrase file '\(path)'")
-        }
+        let text = try InputFile.text(path, what: "the passphrase file")
         let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let passphrase = line.hasSuffix("\r") ? String(line.dropLast()) : line
-        guard !passphrase.isEmpty else { throw UsageError("the passphrase file '\(path)' is empty") }
+        guard !passphrase.isEmpty else { throw CommandFailure("the passphrase file '\(path)' is empty") }
         return passphrase
     }
 
@@ -34,18 +31,62 @@ enum CASupport {
         return seconds
     }
 
-    /// Reads a CSR file (PEM, or DER when it is not text).
+    /// Reads a CSR file (PEM, or DER when it is not text). A file that is empty, unreadable, a certificate
+    /// or anything else but a request is refused naming the file, with OpenSSL's reason when it has one.
     static func readRequest(_ path: String) throws -> CertificateSigningRequest {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UsageError("cannot read the CSR file '\(path)'")
+        let bytes = try InputFile.bytes(path, what: "the CSR file")
+        guard !bytes.isEmpty else {
+            throw CommandFailure(
+                "the CSR file '\(path)' is empty; it is not a certificate signing request (PEM or DER)")
         }
-        do {
-            if let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN") {
-                return try CertificateSigningRequest(pem: text)
-            }
-            return try CertificateSigningRequest(der: Array(data))
-        } catch let error as PKIError {
-            throw FleetCAError(.invalidInput, "'\(path)' is not a certificate signing request: \(error.message)")
+        let text = String(validating: bytes, as: UTF8.self)
+        if text?.contains("-----BEGIN CERTIFICATE-----") == true || (text == nil && isCertificate(der: bytes)) {
+            throw CommandFailure(
+                "'\(path)' holds a certificate, not a certificate signing request; "
+                    + "pass the request the device made (for example with 'openssl req -new')")
+        }
+        do throws(PKIError) {
+            if let text, text.contains("-----BEGIN") { return try CertificateSigningRequest(pem: text) }
+            return try CertificateSigningRequest(der: bytes)
+        } catch {
+            throw CommandFailure(
+                "'\(path)' is not a certificate signing request (PEM or DER): \(openSSLReason(error))")
+        }
+    }
+
+    /// Reads a PEM certificate file (`revoke --cert`).
+    static func readCertificate(_ path: String) throws -> Certificate {
+        let bytes = try InputFile.bytes(path, what: "the certificate file")
+        guard let text = String(validating: bytes, as: UTF8.self), !bytes.isEmpty else {
+            throw CommandFailure("'\(path)' is not a PEM certificate (it is \(bytes.isEmpty ? "empty" : "not text"))")
+        }
+        if text.contains("CERTIFICATE REQUEST-----") {
+            throw CommandFailure("'\(path)' holds a certificate signing request, not a certificate")
+        }
+        do throws(PKIError) { return try Certificate(pem: text) } catch {
+            throw CommandFailure("'\(path)' is not a PEM certificate: \(openSSLReason(error))")
+        }
+    }
+
+    private static func isCertificate(der: [UInt8]) -> Bool {
+        (try? Certificate(der: der)) != nil
+    }
+
+    /// OpenSSL's reasons from a parse error, without the "cannot read ..." action that the caller restates.
+    private static func openSSLReason(_ error: PKIError) -> String {
+        guard let colon = error.message.range(of: ": ") else { return error.message }
+        return String(error.message[colon.upperBound...])
+    }
+
+    /// Prepares the output folder `out` (created, proven writable), then runs `issue`, which commits to the
+    /// inventory; a folder created here is removed again when `issue` fails.
+    static func issue(into out: String, replacing: Bool, _ issue: () throws -> IssuedCredential) throws
+        -> IssuedCredential
+    {
+        let created = try DeviceBundle.prepare(folder: out, replacing: replacing)
+        do { return try issue() } catch {
+            DeviceBundle.discard(folder: out, created: created)
+            throw error
         }
     }
 

@@ -56,6 +56,11 @@ enum IngestCommand {
                 throw UsageError("'ingest report' takes only --db FILE and --json")
             }
             guard let database else { throw UsageError("missing --db FILE") }
+            // Opening a missing file would create an empty database and report nothing as if all were well.
+            guard access(database, R_OK) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw CommandFailure("cannot read the ingest database '\(database)': \(reason)")
+            }
             return try report(database: database, json: json)
         }
         guard let database else { throw UsageError("missing --db FILE") }

@@ -18,6 +18,7 @@ let listCommand = Command(
     let home = try CASupport.home(&arguments)
     var filter = CertificateFilter()
     filter.group = try arguments.option("--group")
+    if let group = filter.group { try CommandLineValues.identity(group, as: "group") }
     if let state = try arguments.option("--state") {
         guard let value = CertificateState(rawValue: state) else {
             throw UsageError("'\(state)' is not a state; use active, superseded, revoked or expired")
@@ -57,6 +58,9 @@ let showCommand = Command(
     let json = arguments.flag("--json")
     let id = try arguments.positional("device ID")
     try arguments.finish()
+    // A recovery identity (recovery~ID) is looked up too; what follows its prefix obeys the id rules.
+    try CommandLineValues.identity(
+        CertificateAuthority.device(fromTopicLevel: id).device, as: "device id or service name")
 
     let authority = try CertificateAuthority.open(home: home)
     if let device = try authority.device(id: id) {

@@ -19,8 +19,9 @@ let provisionCommand = Command(
         Writes the bundle into DIR: cert.pem, chain.pem (the issuing CA), root.pem, agent.json, and
         key.pem (mode 0600) only with --generate-key. Every device also gets its recovery credential,
         recovery-cert.pem and recovery-key.pem (0600; identity recovery~ID, long-lived, key made here),
-        which the agent uses only to renew a certificate that expired while it was offline. The CSR must carry a valid self-signature, a key of
-        at least P-256 or RSA-2048 and a subject CN equal to ID; the CA decides every extension.
+        which the agent uses only to renew a certificate that expired while it was offline. The CSR must
+        carry a valid self-signature, a key of at least P-256 or RSA-2048 and a subject CN equal to ID; the
+        CA decides every extension. DIR is created (0700) and proven writable before anything is recorded.
 
         The agent.json it writes sets "delivery": {"confirm": "consumer"}: the agent keeps each QoS 1/2
         record until the consumer's delivery receipt on fleet/ID/receipt says it is stored, so a broker
@@ -31,8 +32,10 @@ let provisionCommand = Command(
 
         With --from, the CSV has a header naming its columns: id (required), groups ("a;b"),
         attributes ("k=v;k=v") and csr (a path relative to the CSV file; empty means a key generated
-        here). Each device's bundle goes to DIR/ID. Every row is checked before anything is written;
-        devices are committed N per transaction (default 200). A progress bar shows on a terminal.
+        here). Fields follow RFC 4180: a field in double quotes may hold commas and line breaks, and ""
+        stands for a quote. Each device's bundle goes to DIR/ID. Every row is checked first (names, CSR,
+        not yet in the inventory, a free bundle folder); any problem is reported as FILE:LINE and nothing
+        is written. Devices are committed N per transaction (default 200). A progress bar shows on a terminal.
         """
 ) { arguments in
     let home = try CASupport.home(&arguments)
@@ -51,19 +54,20 @@ let provisionCommand = Command(
 
     let csrPath = try arguments.option("--csr")
     let generate = arguments.flag("--generate-key")
-    let groups = try arguments.options("--group")
-    let attributes = try parseAttributes(try arguments.options("--attr"))
+    let groups = try CommandLineValues.groups(try arguments.options("--group"))
+    let attributes = try CommandLineValues.attributes(try arguments.options("--attr"))
     let id = try arguments.positional("device ID")
     try arguments.finish()
     guard (csrPath != nil) != generate else { throw UsageError("give exactly one of --csr FILE and --generate-key") }
 
-    try IdentityName.validate(id)
+    try CommandLineValues.identity(id)
     let request = try csrPath.map(CASupport.readRequest)
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
-    try DeviceBundle.check(folder: out, replacing: false)
-    let credential = try authority.provision(
-        DeviceEnrollment(
-            id: id, groups: groups, attributes: attributes, request: request, validitySeconds: validity))
+    let credential = try CASupport.issue(into: out, replacing: false) {
+        try authority.provision(
+            DeviceEnrollment(
+                id: id, groups: groups, attributes: attributes, request: request, validitySeconds: validity))
+    }
     let recovery = try authority.issueRecoveryCredential(deviceID: id)
     try DeviceBundle.write(
         credential, deviceID: id, authority: authority, to: out, replacing: false, recovery: recovery)
@@ -76,18 +80,6 @@ let provisionCommand = Command(
                 + "bundle in \(out)")
     }
     return 0
-}
-
-/// `k=v` words as a dictionary; a word without `=` is a usage error naming it.
-func parseAttributes(_ words: [String]) throws(UsageError) -> [String: String] {
-    var attributes: [String: String] = [:]
-    for word in words {
-        guard let equals = word.firstIndex(of: "="), equals != word.startIndex else {
-            throw UsageError("attribute '\(word)' must be written as key=value")
-        }
-        attributes[String(word[..<equals])] = String(word[word.index(after: equals)...])
-    }
-    return attributes
 }
 
 /// `provision --from FILE.csv`: many devices, batched commits, a progress bar, a summary.
@@ -111,10 +103,26 @@ struct ProvisionFromFile {
     }
 
     func run() throws -> Int32 {
-        let enrollments = try readEnrollments()
-        let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
-        for enrollment in enrollments { try DeviceBundle.check(folder: "\(out)/\(enrollment.id)", replacing: false) }
+        // The output folder first: a folder that cannot take the bundles must stop the run before any row
+        // is read, let alone committed.
+        let createdOut = try DeviceBundle.prepare(folder: out, replacing: true)
+        var createdFolders: [String] = []
+        do {
+            let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
+            let enrollments = try checkedEnrollments(authority)
+            for enrollment in enrollments {
+                let folder = "\(out)/\(enrollment.id)"
+                if try DeviceBundle.prepare(folder: folder, replacing: false) { createdFolders.append(folder) }
+            }
+            return try provision(enrollments, authority: authority)
+        } catch {
+            for folder in createdFolders { DeviceBundle.discard(folder: folder, created: true) }
+            DeviceBundle.discard(folder: out, created: createdOut)
+            throw error
+        }
+    }
 
+    private func provision(_ enrollments: [DeviceEnrollment], authority: CertificateAuthority) throws -> Int32 {
         let progress = ProgressBar(total: enrollments.count)
         let results = try authority.provision(batch: enrollments, batchSize: batchSize) { progress.update($0) }
         progress.finish()
@@ -122,18 +130,20 @@ struct ProvisionFromFile {
         var failures: [Summary.Failure] = []
         var provisioned = 0
         for (enrollment, result) in zip(enrollments, results) {
+            let folder = "\(out)/\(enrollment.id)"
             switch result {
             case .success(let credential):
                 do {
                     let recovery = try authority.issueRecoveryCredential(deviceID: enrollment.id)
                     try DeviceBundle.write(
-                        credential, deviceID: enrollment.id, authority: authority,
-                        to: "\(out)/\(enrollment.id)", replacing: false, recovery: recovery)
+                        credential, deviceID: enrollment.id, authority: authority, to: folder, replacing: false,
+                        recovery: recovery)
                     provisioned += 1
                 } catch {
                     failures.append(Summary.Failure(id: enrollment.id, error: "\(error)"))
                 }
             case .failure(let error):
+                DeviceBundle.discard(folder: folder, created: true)
                 failures.append(Summary.Failure(id: enrollment.id, error: error.message))
             }
         }
@@ -146,50 +156,75 @@ struct ProvisionFromFile {
         return failures.isEmpty ? 0 : 1
     }
 
-    private func readEnrollments() throws -> [DeviceEnrollment] {
-        let text: String
-        do { text = try String(contentsOfFile: csvPath, encoding: .utf8) } catch {
-            throw UsageError("cannot read the CSV file '\(csvPath)'")
+    /// Every row read and checked against the CA (names, CSR, not yet in the inventory, a free bundle folder)
+    /// before anything is written; the problems of all rows are reported together, each as FILE:LINE.
+    private func checkedEnrollments(_ authority: CertificateAuthority) throws -> [DeviceEnrollment] {
+        let rows = try readRows()
+        var problems: [String] = []
+        var firstLine: [String: Int] = [:]
+        var enrollments: [DeviceEnrollment] = []
+        for (line, row) in rows {
+            do {
+                let enrollment = try row()
+                if let earlier = firstLine[enrollment.id] {
+                    throw CommandFailure("device id '\(enrollment.id)' is already on line \(earlier); each id once")
+                }
+                firstLine[enrollment.id] = line
+                try authority.check(enrollment)
+                try DeviceBundle.check(folder: "\(out)/\(enrollment.id)", replacing: false)
+                enrollments.append(enrollment)
+            } catch {
+                problems.append("\(csvPath):\(line): \(error)")
+            }
         }
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter {
-            !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        guard problems.isEmpty else {
+            let shown = problems.prefix(20).joined(separator: "\n")
+            let more = problems.count > 20 ? "\n(and \(problems.count - 20) more)" : ""
+            throw CommandFailure(
+                "\(shown)\(more)\n\(problems.count) of \(rows.count) rows refused; nothing was provisioned")
         }
-        guard !lines.isEmpty else { throw FleetCAError(.invalidInput, "the CSV file '\(csvPath)' is empty") }
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        return enrollments
+    }
+
+    /// The CSV's data rows, each as its line and a closure that builds (and so checks) its enrollment.
+    private func readRows() throws -> [(Int, () throws -> DeviceEnrollment)] {
+        let text = try InputFile.text(csvPath, what: "the CSV file")
+        var records: [CSVRecord]
+        do { records = try CSVRecords.parse(text) } catch {
+            throw CommandFailure("\(csvPath):\(error.line): \(error.message)")
+        }
+        guard !records.isEmpty else { throw CommandFailure("the CSV file '\(csvPath)' is empty") }
+        let headerRecord = records.removeFirst()
+        let header = headerRecord.fields.map { $0.lowercased() }
         let known = ["id", "groups", "attributes", "csr"]
         for column in header where !known.contains(column) {
-            throw FleetCAError(
-                .invalidInput,
-                "the CSV file '\(csvPath)' has an unknown column '\(column)'; "
+            throw CommandFailure(
+                "\(csvPath):\(headerRecord.line): unknown column '\(column)'; "
                     + "known columns are id, groups, attributes, csr")
         }
         guard let idColumn = header.firstIndex(of: "id") else {
-            throw FleetCAError(.invalidInput, "the CSV file '\(csvPath)' needs a header line with an 'id' column")
+            throw CommandFailure("\(csvPath):\(headerRecord.line): the header needs an 'id' column")
         }
         let folder = URL(fileURLWithPath: csvPath).deletingLastPathComponent().path
-        var enrollments: [DeviceEnrollment] = []
-        for (offset, line) in lines.enumerated() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }
-            guard cells.count == header.count else {
-                throw FleetCAError(
-                    .invalidInput,
-                    "line \(offset + 2) of '\(csvPath)' has \(cells.count) fields; the header has \(header.count)")
-            }
-            func cell(_ name: String) -> String { header.firstIndex(of: name).map { cells[$0] } ?? "" }
-            let groups = cell("groups").split(separator: ";").map(String.init)
-            let attributes = try parseAttributes(cell("attributes").split(separator: ";").map(String.init))
-            var request: CertificateSigningRequest?
-            let csr = cell("csr")
-            if !csr.isEmpty { request = try CASupport.readRequest(csr.hasPrefix("/") ? csr : "\(folder)/\(csr)") }
-            enrollments.append(
-                DeviceEnrollment(
+        return records.map { record in
+            let row: () throws -> DeviceEnrollment = {
+                let cells = record.fields
+                guard cells.count == header.count else {
+                    throw CommandFailure("\(cells.count) fields, but the header has \(header.count)")
+                }
+                func cell(_ name: String) -> String { header.firstIndex(of: name).map { cells[$0] } ?? "" }
+                let groups = cell("groups").split(separator: ";").map(String.init)
+                let attributes = try CommandLineValues.attributes(
+                    cell("attributes").split(separator: ";").map(String.init))
+                let csr = cell("csr")
+                let request =
+                    csr.isEmpty ? nil : try CASupport.readRequest(csr.hasPrefix("/") ? csr : "\(folder)/\(csr)")
+                return DeviceEnrollment(
                     id: cells[idColumn], groups: groups, attributes: attributes,
-                    request: request, validitySeconds: validity))
+                    request: request, validitySeconds: validity)
+            }
+            return (record.line, row)
         }
-        return enrollments
     }
 }
 

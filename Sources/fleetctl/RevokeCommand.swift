@@ -47,25 +47,18 @@ let revokeCommand = Command(
     var revoked: [CertificateRecord]
     let authority: CertificateAuthority
     if let id {
-        try IdentityName.validate(id)
+        try CommandLineValues.identity(id)
         authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
         revoked = try authority.revoke(id: id, reason: reason)
     } else if let serialText {
         let serial: SerialNumber
-        do { serial = try SerialNumber(hex: serialText) } catch let error as PKIError {
-            throw FleetCAError(.invalidInput, error.message)
+        do throws(PKIError) { serial = try SerialNumber(hex: serialText) } catch {
+            throw UsageError(error.message)
         }
         authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
         revoked = [try authority.revoke(serial: serial, reason: reason)]
     } else {
-        let path = certificatePath ?? ""
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw UsageError("cannot read the certificate file '\(path)'")
-        }
-        let certificate: Certificate
-        do { certificate = try Certificate(pem: text) } catch let error as PKIError {
-            throw FleetCAError(.invalidInput, "'\(path)' is not a PEM certificate: \(error.message)")
-        }
+        let certificate = try CASupport.readCertificate(certificatePath ?? "")
         authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
         revoked = [try authority.revoke(certificate: certificate, reason: reason)]
     }

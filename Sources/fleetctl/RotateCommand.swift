@@ -33,11 +33,12 @@ let rotateCommand = Command(
     try arguments.finish()
     guard (csrPath != nil) != generate else { throw UsageError("give exactly one of --csr FILE and --generate-key") }
 
-    try IdentityName.validate(id)
+    try CommandLineValues.identity(id)
     let request = try csrPath.map(CASupport.readRequest)
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
-    try DeviceBundle.check(folder: out, replacing: true)
-    let credential = try authority.rotate(deviceID: id, request: request, validitySeconds: validity)
+    let credential = try CASupport.issue(into: out, replacing: true) {
+        try authority.rotate(deviceID: id, request: request, validitySeconds: validity)
+    }
     try DeviceBundle.write(credential, deviceID: id, authority: authority, to: out, replacing: true)
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))
@@ -56,7 +57,7 @@ private func rotateOnline(_ arguments: inout Arguments, home: CAHome) throws -> 
     let json = arguments.flag("--json")
     let id = try arguments.positional("device ID")
     try arguments.finish()
-    try IdentityName.validate(id)
+    try CommandLineValues.identity(id)
     let authority = try CertificateAuthority.open(home: home)
     let order = try authority.orderRotation(deviceID: id)
     let deadline = Date().addingTimeInterval(TimeInterval(wait))

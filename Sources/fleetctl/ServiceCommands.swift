@@ -31,11 +31,12 @@ let serviceAddCommand = Command(
     let name = try arguments.positional("service NAME")
     try arguments.finish()
 
-    try IdentityName.validate(name, as: "service name")
+    try CommandLineValues.identity(name, as: "service name")
     let request = try csrPath.map(CASupport.readRequest)
     let authority = try CertificateAuthority.open(home: home, passphrase: passphrase)
-    try DeviceBundle.check(folder: out, replacing: false)
-    let credential = try authority.addService(name: name, request: request, validitySeconds: validity)
+    let credential = try CASupport.issue(into: out, replacing: false) {
+        try authority.addService(name: name, request: request, validitySeconds: validity)
+    }
     try ServiceBundle.write(credential, authority: authority, to: out)
     if json {
         try CASupport.printJSON(IssuedOutput(credential, bundle: out))

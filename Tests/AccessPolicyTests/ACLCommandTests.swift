@@ -28,11 +28,17 @@ import TestSupport
         #expect(rule?["line"] as? Int == 27)
     }
 
-    @Test func checkRefusesABadActionOrTopicWithUsageOrError() throws {
+    @Test func checkRefusesABadActionOrInvalidTopicWithUsageStatusNotDeny() throws {
         #expect(try fleetctl(["check", "sensor-001", "read", "x"]).status == 2)
         let wildcardPublish = try fleetctl(["check", "sensor-001", "publish", "fleet/+/x"])
-        #expect(wildcardPublish.status == 1)
+        #expect(wildcardPublish.status == 2)
         #expect(wildcardPublish.standardError.contains("'fleet/+/x'"))
+        let misplacedHash = try fleetctl(["check", "sensor-001", "subscribe", "fleet/sensor-01/#/x"])
+        #expect(misplacedHash.status == 2, "\(misplacedHash)")
+        #expect(misplacedHash.standardError.contains("'fleet/sensor-01/#/x'"))
+        let empty = try fleetctl(["check", "sensor-001", "publish", ""])
+        #expect(empty.status == 2, "\(empty)")
+        #expect(empty.standardError.contains("empty"))
     }
 
     @Test func lintOfTheExamplesPassesAndBrokenPoliciesFailWithFileAndLine() throws {

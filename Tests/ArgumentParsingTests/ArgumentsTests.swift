@@ -19,6 +19,26 @@ import Testing
         #expect(throws: UsageError.self) { try arguments.finish() }
     }
 
+    @Test(arguments: [["--home", ""], ["--home="]])
+    func emptyOptionValueIsRefusedNamingTheOption(words: [String]) {
+        var arguments = Arguments(words)
+        do {
+            _ = try arguments.option("--home")
+            Issue.record("an empty --home was accepted")
+        } catch {
+            #expect(error.message.contains("'--home'") && error.message.contains("empty"))
+        }
+    }
+
+    @Test func unknownSubcommandIsAUsageErrorEvenWithHelp() {
+        let tool = Command(
+            name: "tool", summary: "a tool",
+            subcommands: [Command(name: "known", summary: "known", help: "") { _ in 0 }])
+        #expect(tool.dispatch(["bogus", "--help"]) == 2)
+        #expect(tool.dispatch(["--help"]) == 0)
+        #expect(tool.dispatch(["known", "--help"]) == 0)
+    }
+
     @Test func optionWithoutValueIsRefused() {
         var arguments = Arguments(["--out"])
         #expect(throws: UsageError.self) { _ = try arguments.option("--out") }

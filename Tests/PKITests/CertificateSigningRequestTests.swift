@@ -58,6 +58,15 @@ import Testing
         #expect(error?.message.hasPrefix("cannot read the certificate signing request PEM") == true)
     }
 
+    @Test func derJunkIsRefusedWithOpenSSLsReasonInWordsNotCodes() throws {
+        let error = #expect(throws: PKIError.self) {
+            try CertificateSigningRequest(der: [0x04, 0x03, 0x01, 0x02, 0x03])
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("wrong tag"), "\(message)")
+        #expect(!message.contains("error:0"), "a bare OpenSSL code: \(message)")
+    }
+
     @Test func smallRSAExponentAndSHA1SignatureAreRefused() throws {
         let folder = try TemporaryDirectory()
         let exponent3 = try runCommand("openssl", [
