@@ -53,7 +53,18 @@ public final class Database {
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         sqlite3_extended_result_codes(handle, 0)
 
-        try execute("PRAGMA journal_mode=WAL")
+        // Switching to WAL needs a moment of exclusive access, and SQLite reports a busy file at once here
+        // instead of waiting: retry while another process is creating or opening the same file.
+        var attempts = 0
+        while true {
+            do {
+                try execute("PRAGMA journal_mode=WAL")
+                break
+            } catch let error where (error.code == SQLITE_BUSY || error.code == SQLITE_LOCKED) && attempts < 200 {
+                attempts += 1
+                usleep(10_000)
+            }
+        }
         try execute("PRAGMA synchronous=\(durability == .power ? "FULL" : "NORMAL")")
         try execute("PRAGMA foreign_keys=ON")
     }
@@ -117,17 +128,25 @@ public final class Database {
 
     /// Applies the migrations whose index is at or above the database's `user_version`, each in its
     /// own transaction, and leaves `user_version` equal to `migrations.count`.
+    ///
+    /// Each step reads the version again inside its write transaction, so two processes opening a new file
+    /// at once never both run the same step (the second finds it done and moves on).
     public func migrate(_ migrations: [String]) throws {
-        let current = Int(try queryOne("PRAGMA user_version")?[0].int64 ?? 0)
-        guard current <= migrations.count else {
-            throw StoreError(code: 0, message: "database '\(path)' has schema version \(current), newer than "
-                + "this program knows (\(migrations.count)); use a newer release")
-        }
-        for index in current..<migrations.count {
-            try transaction {
-                try execute(migrations[index])
-                try execute("PRAGMA user_version=\(index + 1)")
+        // Up to date (the common case): no write lock needed.
+        if Int(try queryOne("PRAGMA user_version")?[0].int64 ?? 0) == migrations.count { return }
+        while true {
+            let done = try transaction { () throws -> Bool in
+                let current = Int(try queryOne("PRAGMA user_version")?[0].int64 ?? 0)
+                guard current <= migrations.count else {
+                    throw StoreError(code: 0, message: "database '\(path)' has schema version \(current), newer "
+                        + "than this program knows (\(migrations.count)); use a newer release")
+                }
+                guard current < migrations.count else { return true }
+                try execute(migrations[current])
+                try execute("PRAGMA user_version=\(current + 1)")
+                return false
             }
+            if done { return }
         }
     }
 

@@ -84,6 +84,11 @@ public final class RecordBuffer {
         do {
             database = try Self.openChecked(path: path, durability: mode, quickCheck: setAsideDamaged)
         } catch let problem {
+            // Only damage sets a file aside: a busy or locked file, or a folder that does not exist, is an
+            // error to report, and moving a healthy buffer aside would hide records already acknowledged.
+            guard problem.isDamage else {
+                throw AgentError("cannot open the buffer '\(path)': \(problem.message)")
+            }
             guard setAsideDamaged else {
                 throw AgentError("the buffer '\(path)' is damaged: \(problem.message); start the agent to set it aside")
             }
@@ -123,17 +128,27 @@ public final class RecordBuffer {
     /// damage. Other processes skip it: damage then shows as an error of the statement that meets it.
     private static func openChecked(
         path: String, durability: Database.Durability, quickCheck: Bool = true
-    ) throws(AgentError) -> Database {
+    ) throws(OpenProblem) -> Database {
         do {
             let database = try Database(path: path, durability: durability)
-            if quickCheck, let problem = database.integrityProblem() { throw AgentError(problem) }
+            if quickCheck, let problem = database.integrityProblem() {
+                throw OpenProblem(message: problem, isDamage: true)
+            }
             try database.migrate(migrations)
             return database
-        } catch let error as AgentError {
-            throw error
+        } catch let problem as OpenProblem {
+            throw problem
+        } catch let error as StoreError {
+            throw OpenProblem(message: error.message, isDamage: error.isCorruption)
         } catch {
-            throw AgentError("\(error)")
+            throw OpenProblem(message: "\(error)", isDamage: false)
         }
+    }
+
+    /// Why a buffer file could not be opened, and whether that is damage to the file itself.
+    private struct OpenProblem: Error {
+        let message: String
+        let isDamage: Bool
     }
 
     // MARK: - Meta values

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Synchronization
 import TestSupport
 import Testing
 
@@ -53,8 +54,30 @@ import Testing
             let database = try Database(path: folder.file("x.db"))
             try database.execute("CREATE TABLE t (a)")
             Issue.record("a garbage file was accepted as a database")
-        } catch let error as StoreError {
+        } catch {
             #expect(error.isCorruption)
+        }
+    }
+
+    @Test func twoConnectionsCreatingOneFileAtOnceBothSucceed() throws {
+        let migrations = ["CREATE TABLE a (x)", "CREATE TABLE b (y)", "INSERT INTO a VALUES (1)"]
+        for round in 0..<20 {
+            let folder = try TemporaryDirectory()
+            let path = folder.file("race-\(round).db")
+            let failures = Mutex<[String]>([])
+            let threads = (0..<2).map { _ in
+                Thread {
+                    do {
+                        try Database(path: path).migrate(migrations)
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            #expect(waitUntil(timeout: 20) { threads.allSatisfy(\.isFinished) })
+            #expect(failures.withLock { $0 }.isEmpty, "round \(round): \(failures.withLock { $0 })")
+            #expect(try Database(path: path).query("SELECT * FROM a").count == 1)
         }
     }
 }
