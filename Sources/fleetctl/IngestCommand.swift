@@ -120,16 +120,19 @@ enum IngestCommand {
             }
             return text
         }
-        guard let certificate = try? Certificate.all(pem: text(cert, "--cert")).first else {
+        let certificateText = try text(cert, "--cert")
+        let keyText = try text(key, "--key")
+        let caText = try text(ca, "--ca")
+        guard let certificate = try? Certificate.all(pem: certificateText).first else {
             throw CommandFailure("the --cert file '\(cert)' holds no PEM certificate")
         }
-        guard let privateKey = try? PrivateKey(pem: text(key, "--key")) else {
+        guard let privateKey = try? PrivateKey(pem: keyText) else {
             throw CommandFailure("the --key file '\(key)' holds no readable private key")
         }
         guard privateKey.matches(certificate) else {
             throw CommandFailure("the key '\(key)' does not belong to the certificate '\(cert)'; pass the pair's key")
         }
-        guard (try? Certificate.all(pem: text(ca, "--ca")))?.isEmpty == false else {
+        guard (try? Certificate.all(pem: caText))?.isEmpty == false else {
             throw CommandFailure("the --ca file '\(ca)' holds no PEM certificate")
         }
     }
