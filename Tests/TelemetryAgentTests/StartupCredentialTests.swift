@@ -1,4 +1,5 @@
 import Foundation
+import TelemetryAgent
 import TestSupport
 import Testing
 
@@ -93,5 +94,25 @@ import Testing
         let mismatched = try ingest(cert: service.fullChain, key: other.key)
         #expect(mismatched.status == 1, "\(mismatched)")
         #expect(mismatched.standardError.contains("does not belong to the certificate"), "\(mismatched)")
+    }
+}
+
+/// An expired certificate is reported, not refused: the operator may renew it while records are buffered.
+@Suite struct ExpiredCredentialCheckTests {
+    @Test func expiredCertificateIsAWarningWithoutRecoveryAndNothingWithIt() throws {
+        let broker = try DeliveryBroker(start: false)
+        let bundle = try DeviceBundle(device: "sensor-01", broker: broker)
+        var configuration = try bundle.configuration()
+        let (pair, problem) = CredentialStore(configuration: configuration).current()
+        let pastExpiry = try #require(pair).notAfter.addingTimeInterval(60)
+
+        let warnings = try CredentialCheck.verify(configuration, pair: pair, problem: problem, now: pastExpiry)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("expired") == true, "\(warnings)")
+
+        let recovery = try broker.pki.service("recovery")
+        configuration.tls.recoveryCert = recovery.certificate
+        configuration.tls.recoveryKey = recovery.key
+        #expect(try CredentialCheck.verify(configuration, pair: pair, problem: problem, now: pastExpiry).isEmpty)
     }
 }
