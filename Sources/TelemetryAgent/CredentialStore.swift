@@ -130,12 +130,20 @@ public final class CredentialStore: Sendable {
 
     /// Reads a pair back and checks that the key belongs to the certificate.
     func check(certificate: String, key: String, chain: String?) -> Result<Pair, AgentError> {
-        guard let certificateText = try? String(contentsOfFile: certificate, encoding: .utf8),
-            let parsed = try? Certificate(pem: certificateText)
-        else { return .failure(AgentError("the certificate '\(certificate)' is missing or unreadable")) }
-        guard let keyText = try? String(contentsOfFile: key, encoding: .utf8),
-            let privateKey = try? PrivateKey(pem: keyText)
-        else { return .failure(AgentError("the key '\(key)' is missing or unreadable")) }
+        let certificateText: String
+        let keyText: String
+        do throws(AgentError) {
+            certificateText = try Self.read(certificate, what: "certificate")
+            keyText = try Self.read(key, what: "key")
+        } catch {
+            return .failure(error)
+        }
+        guard let parsed = try? Certificate(pem: certificateText) else {
+            return .failure(AgentError("the certificate file '\(certificate)' holds no PEM certificate"))
+        }
+        guard let privateKey = try? PrivateKey(pem: keyText) else {
+            return .failure(AgentError("the key file '\(key)' holds no readable private key"))
+        }
         guard privateKey.matches(parsed) else {
             return .failure(AgentError("the key '\(key)' does not belong to the certificate '\(certificate)'"))
         }
@@ -149,6 +157,18 @@ public final class CredentialStore: Sendable {
             Pair(
                 certificate: certificate, key: key, chain: chainPath, notBefore: parsed.notBefore,
                 notAfter: parsed.notAfter, serial: (try? parsed.serialNumber.hex) ?? "?", lifetimeStart: start))
+    }
+
+    /// The text of `path`, or an error naming the file and why it cannot be read (missing, no permission).
+    static func read(_ path: String, what: String) throws(AgentError) -> String {
+        guard access(path, R_OK) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw AgentError("cannot read the \(what) file '\(path)': \(reason)")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw AgentError("the \(what) file '\(path)' is not PEM text")
+        }
+        return text
     }
 
     // MARK: - Writing

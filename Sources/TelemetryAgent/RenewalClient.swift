@@ -72,13 +72,15 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
 
     /// An agent and its renewal client for the bundle of `configuration`: the store's current pair (the
     /// last good one, with any problem reported in the status) replaces the configuration's TLS files,
-    /// and messages reach the renewal client before `onMessage`. Neither is started.
+    /// and messages reach the renewal client before `onMessage`. Neither is started. Throws when the files
+    /// can never make a connection (`CredentialCheck`): a retry would not cure them.
     public static func makeAgent(
         configuration: AgentConfiguration, log: @escaping @Sendable (String) -> Void = { _ in },
         onMessage: (@Sendable (MQTTMessage) -> Void)? = nil
     ) throws(AgentError) -> (agent: TelemetryAgent, renewal: RenewalClient) {
         let store = CredentialStore(configuration: configuration)
         let (pair, problem) = store.current()
+        let warnings = try CredentialCheck.verify(configuration, pair: pair, problem: problem)
         var effective = configuration
         if let pair {
             effective.tls.cert = pair.certificate
@@ -97,6 +99,10 @@ public final class RenewalClient: @unchecked Sendable {  // loop state is touche
         if let problem {
             log("credential problem \(problem)")
             renewal.report(problem)
+        }
+        for warning in warnings {
+            log("credential problem \(warning)")
+            renewal.report(warning)
         }
         return (agent, renewal)
     }

@@ -1,5 +1,6 @@
 import ArgumentParsing
 import MQTT
+import PKI
 import TelemetryIngest
 
 #if canImport(Glibc)
@@ -80,6 +81,8 @@ enum IngestCommand {
             subscriptions.append(("fleet/+/telemetry/\(parts[0])", qos))
         }
         try arguments.finish()
+        // A file that cannot work would otherwise be retried forever with libmosquitto's vague TLS error.
+        try checkCredentials(cert: cert, key: key, ca: ca)
 
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -102,6 +105,36 @@ enum IngestCommand {
         let counts = ingest.counts
         writeStandardError("fleetctl: ingest stopped stored=\(counts.stored) duplicates=\(counts.duplicates)\n")
         return 0
+    }
+
+    /// Throws naming the file when `cert`, `key` or `ca` is unreadable, holds nothing usable, or when the key
+    /// is not the certificate's.
+    static func checkCredentials(cert: String, key: String, ca: String) throws {
+        func text(_ path: String, _ option: String) throws -> String {
+            guard access(path, R_OK) == 0 else {
+                let reason = String(cString: strerror(errno))
+                throw CommandFailure("cannot read the \(option) file '\(path)': \(reason)")
+            }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CommandFailure("the \(option) file '\(path)' is not PEM text")
+            }
+            return text
+        }
+        let certificateText = try text(cert, "--cert")
+        let keyText = try text(key, "--key")
+        let caText = try text(ca, "--ca")
+        guard let certificate = try? Certificate.all(pem: certificateText).first else {
+            throw CommandFailure("the --cert file '\(cert)' holds no PEM certificate")
+        }
+        guard let privateKey = try? PrivateKey(pem: keyText) else {
+            throw CommandFailure("the --key file '\(key)' holds no readable private key")
+        }
+        guard privateKey.matches(certificate) else {
+            throw CommandFailure("the key '\(key)' does not belong to the certificate '\(cert)'; pass the pair's key")
+        }
+        guard (try? Certificate.all(pem: caText))?.isEmpty == false else {
+            throw CommandFailure("the --ca file '\(ca)' holds no PEM certificate")
+        }
     }
 
     static func report(database: String, json: Bool) throws -> Int32 {
