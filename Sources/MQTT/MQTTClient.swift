@@ -196,6 +196,9 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
     /// Subscribes to `filter` at `qos`; the SUBACK arrives as a `subscribed` event.
     @discardableResult
     public func subscribe(_ filter: String, qos: Int) throws(MQTTError) -> Int32 {
+        guard !gate.withLock({ $0.closing }) else {
+            throw MQTTError(code: Int32(MOSQ_ERR_NO_CONN.rawValue), message: "the client was closed")
+        }
         var messageID: Int32 = 0
         try check(mosquitto_subscribe_v5(handle, &messageID, filter, Int32(qos), 0, nil), "subscribe to '\(filter)'")
         return messageID
@@ -204,11 +207,16 @@ public final class MQTTClient: @unchecked Sendable {  // the handle is used unde
     /// Sends DISCONNECT (the will is then not published) and stops the network thread. Idempotent.
     /// `reason` 0x04 ("disconnect with will message") asks the broker to publish the will anyway.
     public func disconnect(reason: Int = 0) {
-        let (running, live) = gate.withLock { state -> (Bool, Bool) in
-            state.closing = true
-            defer { state.loopRunning = false }
-            return (state.loopRunning, state.connack.map { !$0.isFailure } == true && !state.ended)
+        let (already, running, live) = gate.withLock { state -> (Bool, Bool, Bool) in
+            defer {
+                state.closing = true
+                state.loopRunning = false
+            }
+            return (state.closing, state.loopRunning, state.connack.map { !$0.isFailure } == true && !state.ended)
         }
+        // Only once: after a forced stop the cancelled thread may have left a libmosquitto mutex locked, and a
+        // second mosquitto_disconnect_v5 (from deinit) would wait on it for ever.
+        guard !already else { return }
         _ = mosquitto_disconnect_v5(handle, Int32(reason), nil)
         // A live connection ends with DISCONNECT and the thread returns by itself. Otherwise the thread may be
         // inside libmosquitto's own reconnect cycle, which a state change does not always stop: cancel it
