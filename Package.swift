@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "Provisioning", dependencies: ["FleetCA", "AccessPolicy", "AtomicFiles", "PKI", "Store", "MQTT"]
         ),
-        .target(name: "TelemetryAgent", dependencies: ["PKI", "Store", "MQTT"]),
+        .target(name: "TelemetryAgent", dependencies: ["PKI", "Store", "MQTT", "AtomicFiles"]),
         .target(name: "TelemetryIngest", dependencies: ["Store", "MQTT"]),
 
         // Executables.

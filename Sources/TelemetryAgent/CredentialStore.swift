@@ -1,3 +1,4 @@
+import AtomicFiles
 import PKI
 
 #if canImport(FoundationEssentials)
@@ -85,10 +86,8 @@ public final class CredentialStore: Sendable {
         try writeDurably(Array(try key.pem().utf8), to: path + "/key.pem", mode: 0o600)
         try writeDurably(Array(certificatePEM.utf8), to: path + "/cert.pem", mode: 0o644)
         if let chainPEM { try writeDurably(Array(chainPEM.utf8), to: path + "/chain.pem", mode: 0o644) }
-        try syncFolder(path)
         let pair = try check(certificate: path + "/cert.pem", key: path + "/key.pem", chain: path + "/chain.pem").get()
         try writeDurably(Array((name + "\n").utf8), to: pointerPath, mode: 0o644)
-        try syncFolder(folder)
         return pair
     }
 
@@ -174,41 +173,11 @@ public final class CredentialStore: Sendable {
     // MARK: - Writing
 
     private func makeFolder(_ path: String) throws {
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw AgentError("cannot make the folder '\(path)': \(String(cString: strerror(errno)))")
-        }
+        try AtomicFile.makeFolder(path, mode: 0o700)
     }
 
-    /// Writes to `path.tmp`, fsyncs it and renames it over `path`.
+    /// Writes through a temporary file, fsynced and renamed over `path`, with the folder synced after.
     private func writeDurably(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard descriptor >= 0 else {
-            throw AgentError("cannot write '\(temporary)': \(String(cString: strerror(errno)))")
-        }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard written > 0 else {
-                close(descriptor)
-                throw AgentError("cannot write '\(temporary)': \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
-        guard fsync(descriptor) == 0 else {
-            close(descriptor)
-            throw AgentError("cannot sync '\(temporary)': \(String(cString: strerror(errno)))")
-        }
-        close(descriptor)
-        guard rename(temporary, path) == 0 else {
-            throw AgentError("cannot rename '\(temporary)' to '\(path)': \(String(cString: strerror(errno)))")
-        }
-    }
-
-    private func syncFolder(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY)
-        guard descriptor >= 0 else { throw AgentError("cannot open the folder '\(path)'") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw AgentError("cannot sync the folder '\(path)'") }
+        try AtomicFile.write(bytes, to: path, mode: mode)
     }
 }
