@@ -1,7 +1,7 @@
 import CSQLite
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One SQLite connection. It owns the `sqlite3*` handle and closes it in `deinit`.
@@ -138,8 +138,10 @@ public final class Database {
             let done = try transaction { () throws -> Bool in
                 let current = Int(try queryOne("PRAGMA user_version")?[0].int64 ?? 0)
                 guard current <= migrations.count else {
-                    throw StoreError(code: 0, message: "database '\(path)' has schema version \(current), newer "
-                        + "than this program knows (\(migrations.count)); use a newer release")
+                    throw StoreError(
+                        code: 0,
+                        message: "database '\(path)' has schema version \(current), newer "
+                            + "than this program knows (\(migrations.count)); use a newer release")
                 }
                 guard current < migrations.count else { return true }
                 try execute(migrations[current])
@@ -169,7 +171,8 @@ public final class Database {
     }
 
     func error(_ status: Int32, _ action: String) -> StoreError {
-        StoreError(code: status & 0xff, message: "database '\(path)': \(action): \(String(cString: sqlite3_errmsg(handle)))")
+        StoreError(
+            code: status & 0xff, message: "database '\(path)': \(action): \(String(cString: sqlite3_errmsg(handle)))")
     }
 }
 

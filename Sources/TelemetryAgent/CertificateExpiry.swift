@@ -1,4 +1,4 @@
-import COpenSSL
+import PKI
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -7,20 +7,13 @@ import COpenSSL
 #endif
 
 /// Reads a PEM certificate's notAfter for the status message.
-///
-/// TODO: move to the PKI module's certificate type once it lands; this reads only the one field the
-/// agent reports, through libcrypto directly.
 enum CertificateExpiry {
     /// The notAfter of the first certificate in `path`, or nil when the file holds none.
     static func notAfter(path: String) -> Date? {
-        guard let bio = BIO_new_file(path, "r") else { return nil }
-        defer { BIO_free(bio) }
-        guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { return nil }
-        defer { X509_free(certificate) }
-        guard let time = X509_getm_notAfter(certificate) else { return nil }
-        var parts = tm()
-        guard ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
-        return Date(timeIntervalSince1970: Double(timegm(&parts)))
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let certificate = try? Certificate(pem: text)
+        else { return nil }
+        return certificate.notAfter
     }
 }
 

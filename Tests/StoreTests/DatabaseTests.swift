@@ -16,7 +16,8 @@ import Testing
         let folder = try TemporaryDirectory()
         let database = try Database(path: folder.file("x.db"))
         try database.execute("CREATE TABLE t (a INTEGER, b REAL, c TEXT, d BLOB, e)")
-        try database.run("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [.integer(-7), .real(2.5), "héllo", .blob([0, 1, 255]), nil])
+        try database.run(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?)", [.integer(-7), .real(2.5), "héllo", .blob([0, 1, 255]), nil])
         let row = try #require(try database.queryOne("SELECT * FROM t"))
         #expect(row["a"] == .integer(-7))
         #expect(row["b"] == .real(2.5))
