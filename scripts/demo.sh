@@ -250,8 +250,8 @@ print("   sent: acknowledged to the producer (durably in the agent's buffer); de
 print("   rejected: refused by the broker (PUBACK >= 0x80), set aside and never counted as delivered;")
 print("   held: still in the agent's buffer when it stopped: readings taken after the last drain check (sent")
 print("   on the agent's next start), and gw-07's records since its revocation, which it can no longer deliver.")
-print(f"   renewals: {len(renewals)} certificates renewed over MQTT while data flowed "
-      f"({', '.join(sorted(set(r['subject'] for r in renewals)))}); {len(refusals)} refused")
+print(f"   renewals: {len(renewals)} certificates renewed over MQTT while data flowed, for "
+      f"{', '.join(sorted(set(r['subject'] for r in renewals)))}; {len(refusals)} refused")
 sys.exit(1 if failed else 0)
 PY
 status=$?

@@ -95,9 +95,13 @@ private let brokerSyncCommand = Command(
         return syncStatus(report, layout: layout)
     })
 
-/// Prints a sync's outcome: what was deployed and what the canaries showed.
+/// Prints a sync's outcome: what was deployed and what the canaries showed. The exporter's warnings are
+/// counted only; 'acl export' prints them in full.
 func printSyncReport(_ report: BrokerSync.Report) {
-    for warning in report.warnings { writeStandardError("fleetctl: warning: \(warning)\n") }
+    if !report.warnings.isEmpty {
+        writeStandardError("fleetctl: note: the ACL export has \(report.warnings.count) warning(s); "
+            + "'fleetctl acl export --format mosquitto' shows them\n")
+    }
     print(
         "deployed CRL #\(report.crlNumber ?? 0) (\(report.revokedCertificates) revoked, next update "
             + "\(CASupport.text(report.crlNextUpdate))) and the ACL (\(report.aclSharedRules) shared rules, "

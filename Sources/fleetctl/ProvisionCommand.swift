@@ -78,9 +78,19 @@ let provisionCommand = Command(
             "provisioned \(id): serial \(credential.record.serial), valid until "
                 + "\(CASupport.text(credential.record.notAfter)), "
                 + "bundle in \(out)")
+        if request != nil {
+            print("the device's own key stays with the device: put it beside the bundle as \(out)/key.pem, "
+                + "the name agent.json gives it")
+        }
+        print(brokerNote)
     }
     return 0
 }
+
+/// Printed after a new identity: the broker's ACL only names it after the next sync.
+let brokerNote =
+    "the broker learns of new identities at the next 'fleetctl broker sync --dir BROKER' "
+    + "('fleetctl serve --broker-dir' runs one every --sync-interval)"
 
 /// `provision --from FILE.csv`: many devices, batched commits, a progress bar, a summary.
 struct ProvisionFromFile {
@@ -151,6 +161,7 @@ struct ProvisionFromFile {
             try CASupport.printJSON(Summary(provisioned: provisioned, failed: failures, out: out))
         } else {
             print("provisioned \(provisioned) of \(enrollments.count) devices from \(csvPath) into \(out)")
+            print(brokerNote)
             for failure in failures { print("  failed \(failure.id): \(failure.error)") }
         }
         return failures.isEmpty ? 0 : 1

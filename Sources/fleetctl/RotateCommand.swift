@@ -59,6 +59,14 @@ private func rotateOnline(_ arguments: inout Arguments, home: CAHome) throws -> 
     try arguments.finish()
     try CommandLineValues.identity(id)
     let authority = try CertificateAuthority.open(home: home)
+    guard let device = try authority.device(id: id) else {
+        throw FleetCAError(.notFound, "no device '\(id)' in the inventory")
+    }
+    guard device.state == .active else {
+        let state = device.state?.rawValue ?? "without a certificate"
+        throw FleetCAError(.invalidInput, "device '\(id)' is \(state); a rotation order needs an active device "
+            + "(provision it again with 'fleetctl rotate \(id) --csr FILE --out DIR')")
+    }
     let order = try authority.orderRotation(deviceID: id)
     let deadline = Date().addingTimeInterval(TimeInterval(wait))
     var sent: Date?

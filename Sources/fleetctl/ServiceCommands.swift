@@ -44,6 +44,7 @@ let serviceAddCommand = Command(
         print(
             "added service \(name): serial \(credential.record.serial), valid until "
                 + "\(CASupport.text(credential.record.notAfter)), files in \(out)")
+        print(brokerNote)
     }
     return 0
 }

@@ -33,6 +33,17 @@ import Testing
         #expect((show["certificates"] as? [Any])?.count == 1, "rotate superseded nothing")
     }
 
+    @Test func aRevokedDeviceGetsNoRotationOrder() throws {
+        let ca = try CATestHome()
+        #expect(try ca.fleetctl(["provision", "dev-1", "--generate-key", "--out", ca.file("b")]).status == 0)
+        #expect(try ca.fleetctl(["revoke", "dev-1"]).status == 0)
+        let order = try ca.fleetctl(["rotate", "dev-1", "--online", "--wait", "1s"])
+        #expect(order.status == 1, "\(order)")
+        #expect(order.standardError.contains("device 'dev-1' is revoked"), "\(order)")
+        #expect(try ca.fleetctl(["rotate", "nobody", "--online", "--wait", "1s"]).standardError
+            .contains("no device 'nobody'"))
+    }
+
     @Test func provisionFromFileChecksTheOutputFolderFirst() throws {
         let ca = try CATestHome()
         try "id\ncsv-1\ncsv-2\n".write(toFile: ca.file("devices.csv"), atomically: true, encoding: .utf8)
