@@ -354,8 +354,16 @@ public final class TelemetryAgent: @unchecked Sendable {  // mutable loop state 
             nextHeartbeat = 0
         case .disconnected(let code, let expected):
             guard eventGeneration == generation, !expected else { return }
-            lastError = "connection lost (code \(code))"
-            log("connection lost code=\(code) inflight=\(inflight.count)")
+            if connected {
+                lastError = "connection lost (code \(code))"
+                log("connection lost code=\(code) inflight=\(inflight.count)")
+            } else {
+                // Over TLS 1.3 a broker that rejects the client certificate closes the connection after the
+                // handshake, before CONNACK: say so, since that is what an operator needs to look at.
+                lastError = "the broker closed the connection before accepting it (code \(code)): the device "
+                    + "certificate may be revoked, expired or not from the broker's CA; see the broker's log"
+                log("connection closed before CONNACK code=\(code) hint=certificate-revoked-expired-or-untrusted")
+            }
             closeConnection(retry: true)
         case .message(let message):
             if receiptLedger.accept(message, log: log) { return }
