@@ -168,7 +168,7 @@ import Testing
             "--key", watcher.key, "-V", "mqttv5", "-i", "watcher", "-q", "1", "-t", "fleet/dev-g/telemetry/#",
             "-C", "3", "-W", "30", "-F", "%t|%P|%p",
         ]
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         subscriber.standardOutput = FileHandle(forWritingAtPath: output)
         try subscriber.run()
         defer { if subscriber.isRunning { subscriber.terminate() } }
