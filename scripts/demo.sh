@@ -154,7 +154,8 @@ progress() {
     local line=""
     for id in "${AGENTS[@]}"; do
         line+="$("$AGENT" status --config "$DEVICES/$id/agent.json" --json 2>/dev/null \
-            | python3 -c 'import json,sys; s=json.load(sys.stdin); print("%s: %d/%d" % (s["device"], s["delivered"], s["accepted"]), end="")') "
+            | python3 -c 'import json,sys; s=json.load(sys.stdin); print("%s: %d/%d" % (s["device"], s["delivered"], s["accepted"]), end="")' \
+            2>/dev/null || printf '%s: ?' "$id") "
     done
     started; echo "$line"
 }
@@ -201,7 +202,8 @@ for _ in $(seq 60); do
     for id in "${AGENTS[@]}"; do
         [ "$id" = gw-07 ] && continue
         backlog=$("$AGENT" status --config "$DEVICES/$id/agent.json" --json \
-            | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["backlog"] + s["awaitingReceipt"])')
+            | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["backlog"] + s["awaitingReceipt"])' \
+            2>/dev/null || echo 1)  # a status that cannot be read counts as still pending
         pending=$(( pending + backlog ))
     done
     [ "$pending" -eq 0 ] && break
