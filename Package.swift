@@ -21,18 +21,19 @@ let package = Package(
         // Lower layers.
         .target(name: "ArgumentParsing"),
         .target(name: "AtomicFiles"),
+        .target(name: "FleetIdentity"),
         .target(name: "PKI", dependencies: ["COpenSSL", "CShim"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShim"]),
 
         // Domain layers.
-        .target(name: "FleetCA", dependencies: ["PKI", "Store", "AtomicFiles"]),
-        .target(name: "AccessPolicy", dependencies: ["CYAML"]),
+        .target(name: "FleetCA", dependencies: ["PKI", "Store", "AtomicFiles", "FleetIdentity"]),
+        .target(name: "AccessPolicy", dependencies: ["CYAML", "FleetIdentity"]),
         .target(
             name: "Provisioning", dependencies: ["FleetCA", "AccessPolicy", "AtomicFiles", "PKI", "Store", "MQTT"]
         ),
-        .target(name: "TelemetryAgent", dependencies: ["PKI", "Store", "MQTT", "AtomicFiles"]),
-        .target(name: "TelemetryIngest", dependencies: ["Store", "MQTT"]),
+        .target(name: "TelemetryAgent", dependencies: ["PKI", "Store", "MQTT", "AtomicFiles", "FleetIdentity"]),
+        .target(name: "TelemetryIngest", dependencies: ["Store", "MQTT", "FleetIdentity"]),
 
         // Executables.
         .executableTarget(
@@ -51,6 +52,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["PKI", "MQTT"], path: "Tests/TestSupport"),
         .testTarget(name: "ArgumentParsingTests", dependencies: ["ArgumentParsing"]),
+        .testTarget(name: "FleetIdentityTests", dependencies: ["FleetIdentity"]),
         .testTarget(name: "PKITests", dependencies: ["PKI", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "PKI", "TestSupport"]),

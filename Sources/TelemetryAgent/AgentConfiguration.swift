@@ -1,3 +1,4 @@
+import FleetIdentity
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -198,18 +199,9 @@ public enum Priority: String, Sendable, CaseIterable, Comparable {
     }
 }
 
-/// Checks identifiers as the fleet's conventions define them (device ids, stream names).
+/// Checks identifiers as the fleet's conventions define them (device ids, stream names): `IdentityRule`.
 enum Identifier {
-    static func isValid(_ text: String) -> Bool {
-        guard (1...64).contains(text.utf8.count), !text.contains("..") else { return false }
-        let allowed = text.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII
-                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                    || "._-".unicodeScalars.contains(scalar))
-        }
-        guard allowed, let first = text.unicodeScalars.first else { return false }
-        return first.properties.isAlphabetic || ("0"..."9").contains(first)
-    }
+    static func isValid(_ text: String) -> Bool { IdentityRule.isValid(text) }
 }
 
 /// Durations as written in agent.json: `250ms`, `90s`, `15m`, `12h`, `7d`, `1w`, `1y`, or several joined

@@ -1,3 +1,4 @@
+import FleetIdentity
 /// The sequence numbers stored since the last receipts were sent, per device and boot epoch, and when the
 /// oldest of them was stored. `fleetctl ingest` turns them into receipts on `fleet/<device>/receipt`
 /// (docs/receipts.md): `{"epoch": E, "ranges": [[first, last], ...]}`.
@@ -48,17 +49,6 @@ struct ReceiptBatch {
         return Array("{\"epoch\":\(epoch),\"ranges\":[\(text)]}".utf8)
     }
 
-    /// Whether `text` is a device id of the fleet's conventions: 1-64 of `A-Z a-z 0-9 . _ -`, starting with a
-    /// letter or digit, never `..`.
-    static func isDeviceID(_ text: Substring) -> Bool {
-        guard (1...64).contains(text.utf8.count), !text.contains("..") else { return false }
-        func isLetterOrDigit(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-        }
-        let punctuation: Set<UInt8> = [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-")]
-        return isLetterOrDigit(text.utf8.first!)
-            && text.utf8.allSatisfy { isLetterOrDigit($0) || punctuation.contains($0) }
-    }
+    /// Whether `text` is a device id of the fleet's conventions (`IdentityRule`).
+    static func isDeviceID(_ text: Substring) -> Bool { IdentityRule.isValid(text) }
 }

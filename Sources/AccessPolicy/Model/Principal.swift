@@ -1,3 +1,4 @@
+import FleetIdentity
 /// Someone the broker lets in: a device or a named back-end service, as the CA inventory knows it.
 ///
 /// fleetctl builds these from the inventory; AccessPolicy never reads the inventory itself. Every name
@@ -53,31 +54,6 @@ public struct Principal: Sendable, Hashable, Codable {
     /// Refuses a name outside the fleet's charset: 1-64 of `A-Z a-z 0-9 . _ -`, starting with a letter or
     /// digit, never `..`. The error names the value and the first bad character.
     public static func validateName(_ name: String, what: String) throws(PolicyError) {
-        guard !name.isEmpty else { throw PolicyError("\(what) is empty") }
-        guard name.utf8.count <= 64 else { throw PolicyError("\(what) '\(name)' is longer than 64 characters") }
-        for scalar in name.unicodeScalars where !isAllowed(scalar) {
-            let invisible = scalar.value < 0x21 || scalar.value > 0x7e
-            let shown = invisible ? "U+\(String(scalar.value, radix: 16, uppercase: true))" : "'\(scalar)'"
-            throw PolicyError("\(what) '\(printable(name))' may not contain \(shown)")
-        }
-        guard let first = name.unicodeScalars.first, isAlphanumeric(first) else {
-            throw PolicyError("\(what) '\(name)' must start with a letter or digit")
-        }
-        let bytes = Array(name.utf8)
-        guard !zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == $0 }) else {
-            throw PolicyError("\(what) '\(name)' may not contain '..'")
-        }
-    }
-
-    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
-    }
-
-    private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
-        isAlphanumeric(scalar) || scalar == "." || scalar == "_" || scalar == "-"
-    }
-
-    private static func printable(_ text: String) -> String {
-        String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
+        if let problem = IdentityRule.problem(with: name, what: what) { throw PolicyError(problem) }
     }
 }
