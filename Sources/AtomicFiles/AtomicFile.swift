@@ -68,8 +68,8 @@ public enum AtomicFile {
         chmod(path, mode)
     }
 
-    /// Reads a whole file as UTF-8 text; `what` names it in the error ("the CRL").
-    public static func read(_ path: String, what: String) throws(AtomicFileError) -> String {
+    /// Reads a whole file; `what` names it in the error ("the CSR file"), with the system's reason.
+    public static func readBytes(_ path: String, what: String) throws(AtomicFileError) -> [UInt8] {
         guard let file = fopen(path, "rb") else { throw .system("cannot read \(what) '\(path)'") }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -80,7 +80,12 @@ public enum AtomicFile {
             if count < chunk.count { break }
         }
         guard ferror(file) == 0 else { throw .system("cannot read \(what) '\(path)'") }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
+    }
+
+    /// Reads a whole file as UTF-8 text; `what` names it in the error ("the CRL").
+    public static func read(_ path: String, what: String) throws(AtomicFileError) -> String {
+        String(decoding: try readBytes(path, what: what), as: UTF8.self)
     }
 
     private static func syncFolder(of path: String) {
