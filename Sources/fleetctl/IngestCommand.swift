@@ -111,14 +111,7 @@ enum IngestCommand {
     /// is not the certificate's.
     static func checkCredentials(cert: String, key: String, ca: String) throws {
         func text(_ path: String, _ option: String) throws -> String {
-            guard access(path, R_OK) == 0 else {
-                let reason = String(cString: strerror(errno))
-                throw CommandFailure("cannot read the \(option) file '\(path)': \(reason)")
-            }
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CommandFailure("the \(option) file '\(path)' is not PEM text")
-            }
-            return text
+            try InputFile.text(path, what: "the \(option) file")
         }
         let certificateText = try text(cert, "--cert")
         let keyText = try text(key, "--key")
